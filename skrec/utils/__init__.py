@@ -1,0 +1,1 @@
+"""Utilities: input validation, optional dependencies."""
