@@ -1,10 +1,11 @@
 """skrec: recommender systems that are real scikit-learn estimators.
 
-Importing :mod:`skrec` is cheap: the optional back-ends (implicit's compiled
-code paths, torch, sentence-transformers, modAL) are imported only when an
-estimator that needs them is fitted.
+Importing :mod:`skrec` is cheap: the optional back-ends (torch,
+sentence-transformers, modAL, implicit's compiled code) are imported only when
+an estimator that needs them is used.
 """
 
+from skrec import recommenders as _recommenders
 from skrec._version import __version__
 from skrec.recommenders import (
     ALSRecommender,
@@ -17,6 +18,19 @@ __all__ = [
     "ALSRecommender",
     "BaseRecommender",
     "EASERecommender",
+    "HybridRecommender",
     "PopularityRecommender",
+    "SentenceTransformerRecommender",
+    "TransformerRecommender",
     "__version__",
 ]
+
+
+def __getattr__(name):
+    if name in _recommenders._LAZY:
+        return getattr(_recommenders, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

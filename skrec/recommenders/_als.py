@@ -51,6 +51,9 @@ class ALSRecommender(BaseRecommender):
         fits in an active-learning loop converge quickly.
     verbose : bool, default=False
         Show implicit's progress bar.
+    augmenter : str, augmenter instance or None, default=None
+        Training-data augmentation applied in ``fit`` only (a name from
+        :func:`skrec.augmenters.available`, or an object with ``fit_resample``).
     handle_unknown : {"popular", "error"}, default="popular"
         What to do with users or items not seen in ``fit`` at predict time.
 
@@ -116,6 +119,7 @@ class ALSRecommender(BaseRecommender):
         random_state=None,
         warm_start: bool = False,
         verbose: bool = False,
+        augmenter=None,
         handle_unknown: str = "popular",
     ):
         self.factors = factors
@@ -129,6 +133,7 @@ class ALSRecommender(BaseRecommender):
         self.random_state = random_state
         self.warm_start = warm_start
         self.verbose = verbose
+        self.augmenter = augmenter
         self.handle_unknown = handle_unknown
 
     def _gpu(self) -> bool:

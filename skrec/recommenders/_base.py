@@ -26,7 +26,7 @@ from types import SimpleNamespace
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from skrec.utils.validation import (
@@ -115,6 +115,7 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "handle_unknown": [StrOptions({"popular", "error"})],
+        "augmenter": [None, str, HasMethods(["fit_resample"])],
     }
 
     # ------------------------------------------------------------------ hooks
@@ -164,7 +165,7 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         self : object
             The fitted recommender.
         """
-        data = check_interactions(X, y)
+        data = self._augment(check_interactions(X, y))
         previous = None
         if hasattr(self, "users_"):
             previous = SimpleNamespace(users_=self.users_, items_=self.items_)
@@ -188,6 +189,16 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         self._fit_model(R, data, previous)
         self._fit_calibration(R)
         return self
+
+    def _augment(self, data):
+        """Apply ``self.augmenter`` (fit time only; never at predict or score)."""
+        spec = getattr(self, "augmenter", None)
+        if spec is None:
+            return data
+        from skrec.augmenters import resolve  # noqa: PLC0415 (registry loads plugins lazily)
+
+        X_new, y_new = resolve(spec).fit_resample(data.to_frame(), data.y_or_ones())
+        return check_interactions(X_new, y_new, name="augmented X")
 
     def _popularity_score(self, item_idx: np.ndarray) -> np.ndarray:
         pop = np.zeros(len(item_idx), dtype=np.float64)

@@ -44,6 +44,9 @@ class EASERecommender(BaseRecommender):
     ----------
     l2 : float, default=500.0
         L2 regularisation (the paper's lambda).
+    augmenter : str, augmenter instance or None, default=None
+        Training-data augmentation applied in ``fit`` only (a name from
+        :func:`skrec.augmenters.available`, or an object with ``fit_resample``).
     handle_unknown : {"popular", "error"}, default="popular"
         What to do with users or items not seen in ``fit`` at predict time.
 
@@ -75,8 +78,9 @@ class EASERecommender(BaseRecommender):
         "l2": [Interval(Real, 0, None, closed="neither")],
     }
 
-    def __init__(self, l2: float = 500.0, *, handle_unknown: str = "popular"):
+    def __init__(self, l2: float = 500.0, *, augmenter=None, handle_unknown: str = "popular"):
         self.l2 = l2
+        self.augmenter = augmenter
         self.handle_unknown = handle_unknown
 
     def _fit_model(self, R, data, previous) -> None:

@@ -17,6 +17,9 @@ class PopularityRecommender(BaseRecommender):
 
     Parameters
     ----------
+    augmenter : str, augmenter instance or None, default=None
+        Training-data augmentation applied in ``fit`` only (a name from
+        :func:`skrec.augmenters.available`, or an object with ``fit_resample``).
     handle_unknown : {"popular", "error"}, default="popular"
         What to do with users or items not seen in ``fit`` at predict time.
 
@@ -36,7 +39,8 @@ class PopularityRecommender(BaseRecommender):
     [['c']]
     """
 
-    def __init__(self, *, handle_unknown: str = "popular"):
+    def __init__(self, *, augmenter=None, handle_unknown: str = "popular"):
+        self.augmenter = augmenter
         self.handle_unknown = handle_unknown
 
     def _fit_model(self, R, data, previous) -> None:

@@ -77,6 +77,17 @@ class Interactions:
             return np.arange(len(self.users))
         return np.argsort(self.timestamps, kind="stable")
 
+    def y_or_ones(self) -> np.ndarray:
+        """``y``, or ones (every row a positive of weight 1) when y is None."""
+        return np.ones(len(self.users)) if self.y is None else self.y
+
+    def to_frame(self) -> pd.DataFrame:
+        """The interactions as a DataFrame with columns user, item[, timestamp]."""
+        cols = {"user": self.users, "item": self.items}
+        if self.timestamps is not None:
+            cols["timestamp"] = self.timestamps
+        return pd.DataFrame(cols)
+
     def take(self, rows) -> Interactions:
         """The interactions restricted to ``rows`` (indices or a boolean mask)."""
         return Interactions(
