@@ -4,6 +4,7 @@ import pickle
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.base import clone
 
@@ -202,3 +203,31 @@ def test_unfitted_raises():
 
     with pytest.raises(NotFittedError):
         ALSRecommender().recommend([1])
+
+
+class AddOneRow:
+    """A minimal augmenter: gives user u0 one extra positive, on item i39."""
+
+    def get_params(self, deep=True):
+        return {}
+
+    def set_params(self, **params):
+        return self
+
+    def fit_resample(self, X, y):
+        extra = X.iloc[:1].copy()
+        extra["user"], extra["item"] = "u0", "i39"
+        return pd.concat([X, extra], ignore_index=True), np.append(y, 1.0)
+
+
+def test_augmented_rows_train_but_are_not_excluded_as_seen(X_clustered):
+    X = X_clustered[:, :2]
+    assert "i39" not in X[X[:, 0] == "u0", 1]
+    est = PopularityRecommender(augmenter=AddOneRow()).fit(X)
+    row = np.flatnonzero(est.users_ == "u0")[0]
+    col = np.flatnonzero(est.items_ == "i39")[0]
+    assert est.interactions_[row, col] == 1.0  # the model trained on it
+    rec, _ = est.recommend(["u0"], n=len(est.items_) - 10)
+    assert "i39" in rec[0]  # but it is not hidden as something u0 has seen
+    plain = PopularityRecommender().fit(X)
+    assert plain.item_popularity_.sum() + 1 == est.item_popularity_.sum()

@@ -6,10 +6,10 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
-from threadpoolctl import threadpool_limits
 
 from skrec.recommenders._base import BaseRecommender
 from skrec.utils._optional import import_optional
+from skrec.utils._threads import single_blas_thread
 
 __all__ = ["ALSRecommender"]
 
@@ -158,7 +158,10 @@ class ALSRecommender(BaseRecommender):
         cpu_als = import_optional("implicit.cpu.als", "ALSRecommender")
         seed = self._seed()
         # implicit's own advice: BLAS threads fight with its thread pool.
-        blas = threadpool_limits(1, "blas")
+        with single_blas_thread():
+            self._fit_implicit(cpu_als, R, seed, previous)
+
+    def _fit_implicit(self, cpu_als, R, seed, previous) -> None:
         model = cpu_als.AlternatingLeastSquares(
             factors=self.factors,
             regularization=self.regularization,
@@ -180,10 +183,7 @@ class ALSRecommender(BaseRecommender):
             )
         if self._gpu():
             model = model.to_gpu()
-        try:
-            model.fit(R, show_progress=bool(self.verbose))
-        finally:
-            blas.restore_original_limits()
+        model.fit(R, show_progress=bool(self.verbose))
         if not isinstance(model, cpu_als.AlternatingLeastSquares):
             model = model.to_cpu()
         self.model_ = model

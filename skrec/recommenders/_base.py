@@ -29,6 +29,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
+from skrec.utils._threads import single_blas_thread
 from skrec.utils.validation import (
     IdIndex,
     as_id_array,
@@ -167,7 +168,8 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         self : object
             The fitted recommender.
         """
-        data = self._augment(check_interactions(X, y))
+        original = check_interactions(X, y)
+        data = self._augment(original)
         previous = None
         if hasattr(self, "users_"):
             previous = SimpleNamespace(users_=self.users_, items_=self.items_)
@@ -179,18 +181,31 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         self._item_index = item_index
         self.users_ = self._user_index.ids
         self.items_ = self._item_index.ids
-        u = self._user_index.get_indexer(data.users)
-        i = self._item_index.get_indexer(data.items)
-        R = interaction_matrix(
-            u, i, signed_weights(data.y, len(u)), (len(self.users_), len(self.items_))
-        )
+        shape = (len(self.users_), len(self.items_))
+        R = self._matrix(data)
         self.interactions_ = R
+        # What `recommend` excludes: what the user did, not what an augmenter added.
+        self._seen = R if data is original else self._matrix(original)
         self.n_features_in_ = 2 if data.timestamps is None else 3
-        positives = R.maximum(0)
-        self.item_popularity_ = np.asarray((positives > 0).sum(axis=0)).ravel().astype(np.float64)
+        # Users with a positive interaction per item, counted on R's arrays (no copy of R).
+        positive = R.data > 0
+        cols = R.indices if positive.all() else R.indices[positive]
+        self.item_popularity_ = np.bincount(cols, minlength=shape[1]).astype(np.float64)
+        del positive, cols
         self._fit_model(R, data, previous)
-        self._fit_calibration(R)
+        with single_blas_thread():
+            self._fit_calibration(R)
         return self
+
+    def _matrix(self, data) -> sp.csr_matrix:
+        """The user x item matrix of ``data`` in this estimator's index space."""
+        shape = (len(self.users_), len(self.items_))
+        # Indices as int32 (scipy's own index type when they fit) halve fit's largest
+        # temporaries, and are freed once the matrix is built.
+        index = np.int32 if max(shape) < np.iinfo(np.int32).max else np.int64
+        u = self._user_index.get_indexer(data.users).astype(index, copy=False)
+        i = self._item_index.get_indexer(data.items).astype(index, copy=False)
+        return interaction_matrix(u, i, signed_weights(data.y, len(u)), shape)
 
     def _augment(self, data):
         """Apply ``self.augmenter`` (fit time only; never at predict or score)."""
@@ -212,21 +227,19 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         # Estimators without a random_state parameter calibrate deterministically.
         rng = check_random_state(getattr(self, "random_state", 0))
         rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
-        coo = R.tocoo()
-        pos = np.flatnonzero(coo.data > 0)
-        neg = np.flatnonzero(coo.data < 0)
-        if len(pos) > _CALIBRATION_PAIRS:
-            pos = rng.choice(pos, _CALIBRATION_PAIRS, replace=False)
-        if len(neg) > _CALIBRATION_PAIRS:
-            neg = rng.choice(neg, _CALIBRATION_PAIRS, replace=False)
+        # Positions of the sampled entries in R.data; rows come from R.indptr, so R is
+        # not copied to COO.
+        pos = _sample_entries(R.data > 0, _CALIBRATION_PAIRS, rng)
+        neg = _sample_entries(R.data < 0, _CALIBRATION_PAIRS, rng)
         n_users, n_items = R.shape
         n_sample = max(len(pos), 1)
         su = rng.randint(n_users, size=n_sample)
         si = rng.randint(n_items, size=n_sample)
         unseen = np.asarray(R[su, si]).ravel() == 0
         su, si = su[unseen], si[unseen]
-        users = np.concatenate([coo.row[pos], coo.row[neg], su])
-        items = np.concatenate([coo.col[pos], coo.col[neg], si])
+        rows = np.searchsorted(R.indptr, np.concatenate([pos, neg]), side="right") - 1
+        users = np.concatenate([rows, su])
+        items = np.concatenate([R.indices[pos], R.indices[neg], si])
         labels = np.concatenate([np.ones(len(pos)), np.zeros(len(neg) + len(su))])
         scores = self._score_pairs(users, items)
         finite = np.isfinite(scores)
@@ -396,7 +409,7 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         return scores
 
     def _mask_seen(self, scores: np.ndarray, user_idx: np.ndarray, cand) -> None:
-        seen = self.interactions_[user_idx]
+        seen = self._seen[user_idx]
         rows, cols = seen.nonzero()
         if cand is None:
             scores[rows, cols] = -np.inf
@@ -462,6 +475,19 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.classifier_tags.poor_score = True
         return tags
+
+
+def _sample_entries(mask: np.ndarray, size: int, rng) -> np.ndarray:
+    """Positions where ``mask`` is set; ``size`` of them drawn at random when there are more.
+
+    Draws exactly ``rng.choice(np.flatnonzero(mask), size, replace=False)`` (the same
+    random numbers), without building the positions when every entry is set.
+    """
+    n = int(np.count_nonzero(mask))
+    if n <= size:
+        return np.flatnonzero(mask)
+    picked = rng.choice(n, size, replace=False)
+    return picked if n == len(mask) else np.flatnonzero(mask)[picked]
 
 
 def _top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,170 @@
+"""Samplers: which interactions to label next (modAL query strategies), and their registry.
+
+A sampler is called as ``sampler(learner, X_pool, n_instances=1)`` and returns
+the indices of the chosen pool rows, so it is a modAL ``query_strategy``:
+
+>>> import skrec.samplers
+>>> strategy = skrec.samplers.get("uncertainty", random_state=0)
+
+then ``ActiveLearner(estimator=ALSRecommender(), query_strategy=strategy, ...)``.
+
+Built-ins:
+
+==========================  ===================================================
+``random``                  uniform draw (passive baseline)
+``uncertainty``             least confident first (Lewis & Gale 1994)
+``margin``                  smallest class margin first (Scheffer et al. 2001)
+``entropy``                 highest predictive entropy first (Settles 2009)
+``diversity``               k-center greedy in ``embed_items`` space (Sener & Savarese 2018)
+``uncertainty_diversity``   ranked batch mode (Cardoso et al. 2017)
+``popularity``              most popular items first (Rashid et al. 2002)
+``popularity_entropy``      popular and divisive items first (Rashid et al. 2002)
+==========================  ===================================================
+
+Third-party samplers are found through the entry-point group
+``skrec.samplers`` (see ``docs/plugins.md``). Importing this package imports
+neither modAL nor torch.
+
+Examples
+--------
+>>> skrec.samplers.available()["popularity_entropy"]
+'built-in'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import skrec.active  # noqa: F401  (modAL compatibility fix, DESIGN §6)
+from skrec._plugins import PluginConflictError, PluginWarning, Registry
+from skrec.samplers._base import BaseSampler, find_recommenders, select_top
+from skrec.samplers._diversity import DiversitySampler, UncertaintyDiversitySampler
+from skrec.samplers._popularity import PopularityEntropySampler, PopularitySampler
+from skrec.samplers._uncertainty import (
+    EntropySampler,
+    MarginSampler,
+    RandomSampler,
+    UncertaintySampler,
+)
+
+__all__ = [
+    "BaseSampler",
+    "DiversitySampler",
+    "EntropySampler",
+    "MarginSampler",
+    "PluginConflictError",
+    "PluginWarning",
+    "PopularityEntropySampler",
+    "PopularitySampler",
+    "RandomSampler",
+    "UncertaintyDiversitySampler",
+    "UncertaintySampler",
+    "available",
+    "find_recommenders",
+    "get",
+    "refresh",
+    "register",
+    "registry",
+    "select_top",
+]
+
+#: The sampler registry (entry-point group ``skrec.samplers``).
+registry = Registry("skrec.samplers", BaseSampler, required="__call__", kind="sampler")
+for _name, _cls in {
+    "random": RandomSampler,
+    "uncertainty": UncertaintySampler,
+    "margin": MarginSampler,
+    "entropy": EntropySampler,
+    "diversity": DiversitySampler,
+    "uncertainty_diversity": UncertaintyDiversitySampler,
+    "popularity": PopularitySampler,
+    "popularity_entropy": PopularityEntropySampler,
+}.items():
+    registry.add_builtin(_name, _cls)
+del _name, _cls
+
+
+def available() -> dict[str, str]:
+    """Installed samplers: ``name -> source`` (``"built-in"`` or ``"<dist> <version>"``).
+
+    Returns
+    -------
+    dict
+        Every sampler name that :func:`get` accepts, sorted.
+
+    Examples
+    --------
+    >>> import skrec.samplers
+    >>> skrec.samplers.available()["uncertainty"]
+    'built-in'
+    """
+    return registry.available()
+
+
+def get(name: str, **params) -> BaseSampler:
+    """A new sampler instance by name.
+
+    Parameters
+    ----------
+    name : str
+        One of :func:`available`.
+    **params
+        Constructor parameters (e.g. ``random_state``).
+
+    Returns
+    -------
+    sampler
+        A callable ``sampler(learner, X_pool, n_instances=1) -> indices``.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name (the message lists what is installed), or
+        :class:`PluginConflictError` for a name claimed by two sources.
+
+    Examples
+    --------
+    >>> import skrec.samplers
+    >>> skrec.samplers.get("margin", random_state=0)
+    MarginSampler(random_state=0)
+    """
+    return registry.get(name, **params)
+
+
+def register(name: str) -> Callable:
+    """Decorator registering a sampler class or factory in this process.
+
+    Parameters
+    ----------
+    name : str
+        The name :func:`get` will accept.
+
+    Returns
+    -------
+    callable
+        A decorator returning its argument unchanged.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import skrec.samplers
+    >>> from skrec.samplers import BaseSampler
+    >>> @skrec.samplers.register("doc_first_rows")
+    ... class FirstRows(BaseSampler):
+    ...     def _query(self, learner, X_pool, pool, n, rng):
+    ...         return np.arange(n)
+    >>> skrec.samplers.get("doc_first_rows")
+    FirstRows()
+    """
+    return registry.register(name)
+
+
+def refresh() -> None:
+    """Forget discovered entry points; the next lookup discovers them again.
+
+    Examples
+    --------
+    >>> import skrec.samplers
+    >>> skrec.samplers.refresh()
+    """
+    registry.refresh()
