@@ -1,0 +1,380 @@
+"""Content-based recommendations from item text embedded by sentence-transformers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_random_state
+from threadpoolctl import threadpool_limits
+
+from skrec.recommenders._base import BaseRecommender, _fit_platt, _sigmoid
+from skrec.recommenders._embedding_cache import encode_texts
+from skrec.utils.validation import check_ids, interaction_matrix, signed_weights
+
+__all__ = ["SentenceTransformerRecommender"]
+
+_DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+# With half_life=None, a user's interaction this many "typical gaps" old weighs half.
+_AUTO_HALF_LIFE_GAPS = 10
+_NEWTON_STEPS = 10
+_SHOWN = 10
+
+
+class SentenceTransformerRecommender(BaseRecommender):
+    """Content-based recommender over item texts embedded by sentence-transformers.
+
+    Every item is embedded from its text (``item_text``) by a
+    sentence-transformers model; every user gets a *profile* vector in the same
+    space, built from the items of their history; the score of a (user, item)
+    pair is ``profile . embedding``. Items that only appear in ``item_text``
+    (no interaction at all) are known to the model and are scored and
+    recommended like any other: this is a cold-start recommender. Because a
+    profile needs only a handful of items, it is also a few-shot recommender
+    (see ``user_profile="logistic"``).
+
+    Embeddings are cached per process (and on disk with ``cache_dir``), keyed by
+    model, ``normalize`` and text: refitting clones in ``GridSearchCV`` or an
+    active-learning loop encodes each text once.
+
+    Parameters
+    ----------
+    model : str or path-like, default="sentence-transformers/all-MiniLM-L6-v2"
+        A sentence-transformers model name or a local folder holding one.
+    item_text : mapping or pandas.Series, default=None
+        Item id -> text. Required; must cover every item seen in ``fit``. Items
+        present only here are cold-start items.
+    user_profile : {"mean", "recency", "logistic"}, default="mean"
+        How a user's profile is built from their interactions:
+
+        - ``"mean"``: the weighted mean of the embeddings of the user's positive
+          items (weights are the strengths ``y``) minus the weighted mean of the
+          embeddings of their explicit negatives.
+        - ``"recency"``: the same with each row's weight also multiplied by
+          ``0.5 ** (age / half_life)``, the age being measured from the user's
+          latest interaction.
+        - ``"logistic"``: a per-user L2-regularised logistic regression in the
+          embedding space (positives against explicit negatives and
+          ``negative_samples`` sampled unseen items per positive), whose
+          penalty ``||w - w0||^2 / (2 C)`` pulls it toward the population
+          profile ``w0``, so that one to five examples already give a sensible
+          ranking and more examples make it personal.
+    half_life : float, default=None
+        Half-life of ``"recency"`` profiles, in the units of the timestamps
+        (column 2 of ``X``; nanoseconds for datetimes) or, without timestamps,
+        of positions in the user's history. None sets it to ten typical
+        gaps: ten times the median positive gap between consecutive
+        interactions of a user (ten interactions without timestamps). Ignored by the other profiles.
+    C : float, default=1.0
+        Inverse regularisation strength of ``"logistic"`` profiles: smaller
+        values stay closer to the population profile.
+    negative_samples : int, default=4
+        Unseen items sampled per positive as negatives of ``"logistic"``
+        profiles.
+    device : str, default=None
+        Device the model encodes on ("cpu", "cuda", ...); None lets
+        sentence-transformers choose. Not part of the embedding cache key.
+    batch_size : int, default=64
+        Encoding batch size.
+    normalize : bool, default=True
+        L2-normalise the text embeddings (scores are then cosine-based).
+    cache_dir : str or path-like, default=None
+        Folder that keeps embeddings across processes; None keeps them in the
+        process only.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the negative sampling (``"logistic"``) and of the calibration.
+    verbose : bool, default=False
+        Show the encoder's progress bar.
+    augmenter : str, augmenter instance or None, default=None
+        Training-data augmentation applied in ``fit`` only.
+    handle_unknown : {"popular", "error"}, default="popular"
+        What to do with users or items not seen in ``fit`` at predict time.
+
+    Attributes
+    ----------
+    item_embeddings_ : ndarray of shape (n_items, dim)
+        The text embedding of every known item, in the order of ``items_``.
+    user_profiles_ : ndarray of shape (n_users, dim)
+        The profile of every user, in the order of ``users_``.
+    population_profile_ : ndarray of shape (dim,)
+        The mean of the users' ``"mean"`` profiles (the prior direction of
+        ``"logistic"`` profiles and the profile of users whose feedback cancels
+        out).
+    half_life_ : float or None
+        The half-life used by ``"recency"`` profiles (None for the others).
+    users_, items_ : ndarray
+        Ids known from ``fit`` (``items_`` includes every ``item_text`` id).
+    interactions_ : scipy.sparse.csr_matrix of shape (n_users, n_items)
+        The training matrix (summed weights; explicit negatives are negative).
+    calibration_ : tuple of float
+        ``(a, b)`` of ``P(relevant) = sigmoid(a * score + b)``.
+
+    See Also
+    --------
+    HybridRecommender : Blend this model with a collaborative one.
+
+    Notes
+    -----
+    ``sentence_transformers`` (and torch) are imported on the first ``fit``
+    that needs to encode a text, never on ``import skrec``.
+
+    Examples
+    --------
+    >>> from skrec import SentenceTransformerRecommender
+    >>> text = {"a": "space rocket launch", "b": "orbit of a satellite",
+    ...         "c": "pasta sauce recipe", "d": "baking bread at home"}
+    >>> rec = SentenceTransformerRecommender(item_text=text)
+    >>> rec.fit([["ann", "a"], ["bob", "c"]])  # doctest: +SKIP
+    >>> rec.recommend(["ann"], n=1)[0]  # doctest: +SKIP
+    array([['b']], dtype=object)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseRecommender._parameter_constraints,
+        "model": [str, os.PathLike],
+        "item_text": [None, Mapping, pd.Series],
+        "user_profile": [StrOptions({"mean", "recency", "logistic"})],
+        "half_life": [None, Interval(Real, 0, None, closed="neither")],
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "negative_samples": [Interval(Integral, 0, None, closed="left")],
+        "device": [None, str],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "normalize": ["boolean"],
+        "cache_dir": [None, str, os.PathLike],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        model: str | os.PathLike = _DEFAULT_MODEL,
+        *,
+        item_text=None,
+        user_profile: str = "mean",
+        half_life: float | None = None,
+        C: float = 1.0,
+        negative_samples: int = 4,
+        device: str | None = None,
+        batch_size: int = 64,
+        normalize: bool = True,
+        cache_dir: str | os.PathLike | None = None,
+        random_state=None,
+        verbose: bool = False,
+        augmenter=None,
+        handle_unknown: str = "popular",
+    ):
+        self.model = model
+        self.item_text = item_text
+        self.user_profile = user_profile
+        self.half_life = half_life
+        self.C = C
+        self.negative_samples = negative_samples
+        self.device = device
+        self.batch_size = batch_size
+        self.normalize = normalize
+        self.cache_dir = cache_dir
+        self.random_state = random_state
+        self.verbose = verbose
+        self.augmenter = augmenter
+        self.handle_unknown = handle_unknown
+
+    # ------------------------------------------------------------------ hooks
+    def _extra_items(self):
+        return _check_item_text(self.item_text)[0]
+
+    def _fit_model(self, R, data, previous) -> None:
+        text_ids, texts = _check_item_text(self.item_text)
+        position = self._item_index.get_indexer(text_ids)
+        ordered = np.empty(len(self.items_), dtype=object)
+        has_text = np.zeros(len(self.items_), dtype=bool)
+        ordered[position] = texts
+        has_text[position] = True
+        if not has_text.all():
+            missing = self.items_[~has_text]
+            shown = ", ".join(repr(v) for v in missing[:_SHOWN])
+            more = f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else ""
+            raise ValueError(
+                f"item_text has no text for {len(missing)} item(s) seen in fit: [{shown}]{more}; "
+                "every item of X needs a text"
+            )
+        E = encode_texts(
+            list(ordered),
+            self.model,
+            normalize=self.normalize,
+            device=self.device,
+            batch_size=self.batch_size,
+            cache_dir=self.cache_dir,
+            verbose=self.verbose,
+        )
+        self.item_embeddings_ = E
+        self.half_life_ = None
+        W = R
+        if self.user_profile == "recency":
+            W = self._recency_weights(data)
+        profiles = _mean_profiles(W, E)
+        active = np.abs(profiles).sum(axis=1) > 0
+        population = profiles[active].mean(axis=0) if active.any() else np.zeros(E.shape[1])
+        self.population_profile_ = population.astype(np.float32)
+        if self.user_profile == "logistic":
+            profiles = self._logistic_profiles(R, E, population)
+        else:
+            # Feedback that cancels out (or decays away) says nothing: use the population.
+            profiles[~active] = self.population_profile_
+        self.user_profiles_ = profiles.astype(np.float32)
+
+    def _score_users(self, user_idx, item_idx=None):
+        items = self.item_embeddings_ if item_idx is None else self.item_embeddings_[item_idx]
+        return (self.user_profiles_[user_idx] @ items.T).astype(np.float64)
+
+    def _score_pairs(self, user_idx, item_idx):
+        return np.einsum(
+            "ij,ij->i", self.user_profiles_[user_idx], self.item_embeddings_[item_idx]
+        ).astype(np.float64)
+
+    def _embed_items(self, item_idx):
+        return self.item_embeddings_[item_idx]
+
+    # --------------------------------------------------------------- profiles
+    def _recency_weights(self, data) -> sp.csr_matrix:
+        """The training matrix with each row's weight decayed by its age."""
+        u = self._user_index.get_indexer(data.users)
+        i = self._item_index.get_indexer(data.items)
+        order = data.order()
+        order = order[np.argsort(u[order], kind="stable")]  # by user, then time
+        users = u[order]
+        starts = np.r_[0, np.flatnonzero(np.diff(users)) + 1]
+        counts = np.diff(np.r_[starts, len(users)])
+        last = np.repeat(starts + counts - 1, counts)  # row (in `order`) of each user's latest
+        if data.timestamps is None:
+            age = (last - np.arange(len(order))).astype(np.float64)
+            gaps = np.ones(1)
+        else:
+            t = data.timestamps[order].astype(np.float64)
+            age = t[last] - t
+            same_user = users[1:] == users[:-1]
+            gaps = np.diff(t)[same_user]
+            gaps = gaps[gaps > 0]
+        half_life = self.half_life
+        if half_life is None:
+            half_life = _AUTO_HALF_LIFE_GAPS * (float(np.median(gaps)) if len(gaps) else 1.0)
+        self.half_life_ = float(half_life)
+        decay = np.exp2(-age / half_life)
+        w = signed_weights(None if data.y is None else data.y[order], len(order)) * decay
+        return interaction_matrix(users, i[order], w, (len(self.users_), len(self.items_)))
+
+    def _logistic_profiles(self, R, E: np.ndarray, population: np.ndarray) -> np.ndarray:
+        """Per-user logistic regressions, each regularised toward a population prior."""
+        rng = check_random_state(self.random_state)
+        rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
+        coo = R.tocoo()
+        n_users, n_items = R.shape
+        # Sampled negatives: unseen items, negative_samples per positive.
+        n_pos = np.bincount(coo.row[coo.data > 0], minlength=n_users)
+        per_user = self.negative_samples * np.maximum(n_pos, 1)
+        su = np.repeat(np.arange(n_users), per_user)
+        si = rng.randint(n_items, size=len(su))
+        unseen = np.asarray(R[su, si]).ravel() == 0 if len(su) else np.zeros(0, dtype=bool)
+        su, si = su[unseen], si[unseen]
+        users = np.concatenate([coo.row, su])
+        items = np.concatenate([coo.col, si])
+        labels = np.concatenate([(coo.data > 0).astype(np.float64), np.zeros(len(su))])
+        weights = np.concatenate([np.abs(coo.data), np.ones(len(su))]).astype(np.float64)
+        # Prior: the population direction, scaled (with a bias) by a pooled logistic fit.
+        a, b = _fit_platt((E[items] @ population).astype(np.float64), labels)
+        prior = a * population.astype(np.float64)
+        lam = 1.0 / float(self.C)
+        order = np.argsort(users, kind="stable")
+        bounds = np.searchsorted(users[order], np.arange(n_users + 1))
+        profiles = np.empty((n_users, E.shape[1]), dtype=np.float64)
+        E64 = E.astype(np.float64)
+        # Many tiny solves: threaded BLAS only adds overhead (and contention).
+        with threadpool_limits(1, "blas"):
+            for user in range(n_users):
+                rows = order[bounds[user] : bounds[user + 1]]
+                profiles[user] = _newton_logistic(
+                    E64[items[rows]], labels[rows], weights[rows], prior, b, lam
+                )
+        return profiles
+
+
+def _mean_profiles(W: sp.csr_matrix, E: np.ndarray) -> np.ndarray:
+    """Weighted mean of positive embeddings minus weighted mean of negative ones, per user."""
+    pos = W.maximum(0)
+    neg = (-W).maximum(0)
+    out = np.zeros((W.shape[0], E.shape[1]), dtype=np.float64)
+    for part, sign in ((pos, 1.0), (neg, -1.0)):
+        total = np.asarray(part.sum(axis=1)).ravel()
+        rows = total > 0
+        if rows.any():
+            scale = sp.diags(np.where(rows, 1.0 / np.where(rows, total, 1.0), 0.0))
+            out += sign * np.asarray((scale @ part) @ E, dtype=np.float64)
+    return out
+
+
+def _newton_logistic(X, y, c, prior, bias, lam, steps: int = _NEWTON_STEPS) -> np.ndarray:
+    """Minimise ``sum c * logloss(y, X w + bias) + lam / 2 * ||w - prior||^2`` by Newton.
+
+    The minimiser is ``prior + X' a`` for some ``a``: with fewer examples than
+    dimensions (the few-shot case) Newton runs on ``a`` with the ``n x n`` Gram
+    matrix, otherwise on ``w`` with the ``d x d`` Hessian.
+    """
+    n, d = X.shape
+    if n == 0:
+        return prior.copy()
+    base = X @ prior + bias
+    if n <= d:
+        G = X @ X.T
+        a = np.zeros(n)
+        for _ in range(steps):
+            p = _sigmoid(base + G @ a)
+            r = c * (p - y) + lam * a
+            step = np.linalg.solve((c * p * (1.0 - p))[:, None] * G + lam * np.eye(n), r)
+            a -= step
+            if np.abs(step).max() < 1e-8:
+                break
+        return prior + X.T @ a
+    w = prior.copy()
+    for _ in range(steps):
+        p = _sigmoid(base + X @ (w - prior))
+        g = X.T @ (c * (p - y)) + lam * (w - prior)
+        step = np.linalg.solve(X.T @ ((c * p * (1.0 - p))[:, None] * X) + lam * np.eye(d), g)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def _check_item_text(item_text) -> tuple[np.ndarray, list[str]]:
+    """Validated ``(ids, texts)`` of an ``item_text`` mapping or Series."""
+    if item_text is None:
+        raise ValueError(
+            "SentenceTransformerRecommender needs item_text: a mapping or pandas Series "
+            "from item id to text"
+        )
+    if isinstance(item_text, pd.Series):
+        keys, values = item_text.index.to_numpy(), item_text.to_numpy()
+        if item_text.index.has_duplicates:
+            dup = item_text.index[item_text.index.duplicated()].unique()[:_SHOWN]
+            raise ValueError(f"item_text has duplicate item ids: {list(dup)}")
+    elif isinstance(item_text, Mapping):
+        keys, values = list(item_text.keys()), list(item_text.values())
+    else:
+        raise TypeError(
+            f"item_text must be a mapping or pandas Series from item id to text, got "
+            f"{type(item_text).__name__}"
+        )
+    if len(keys) == 0:
+        raise ValueError("item_text is empty: it must give a text for every item")
+    ids = check_ids(keys, "item_text ids")
+    bad = [k for k, v in zip(ids.tolist(), values, strict=True) if not isinstance(v, str)]
+    if bad:
+        raise TypeError(
+            f"item_text values must be str; {len(bad)} item(s) have other values (missing "
+            f"text?): {bad[:_SHOWN]}"
+        )
+    return ids, list(values)

