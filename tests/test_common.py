@@ -7,7 +7,7 @@ that contract; every other check must pass.
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skrec import ALSRecommender, EASERecommender, PopularityRecommender
+from skrec import ALSRecommender, EASERecommender, PopularityRecommender, TransformerRecommender
 
 WIDE_X = (
     "feeds X with more than 3 columns; an interaction table has 2 or 3 (user, item[, timestamp])"
@@ -35,6 +35,7 @@ ESTIMATORS = [
     ALSRecommender(factors=4, iterations=3, random_state=0),
     EASERecommender(l2=10.0),
     PopularityRecommender(),
+    TransformerRecommender(embedding_dim=8, n_heads=1, max_epochs=2, random_state=0),
 ]
 
 

@@ -1,0 +1,475 @@
+"""A sequential transformer recommender (SASRec family), trained with skorch."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, check_random_state
+
+from skrec.recommenders._base import BaseRecommender
+from skrec.utils._optional import import_optional
+
+torch = import_optional("torch", "TransformerRecommender")
+import_optional("skorch", "TransformerRecommender")
+
+from skorch.callbacks import EarlyStopping, LRScheduler  # noqa: E402
+from torch.optim.lr_scheduler import ReduceLROnPlateau  # noqa: E402
+
+from skrec.recommenders._sasrec import SASRecModule  # noqa: E402
+from skrec.recommenders._transformer_training import (  # noqa: E402
+    SequenceDataset,
+    SequenceNet,
+    ValidationRanking,
+    ViewMaker,
+    final_states,
+    pad_left,
+)
+
+__all__ = ["TransformerRecommender"]
+
+_DEFAULT_VIEWS = ("crop", "mask", "reorder")
+# Held-out items ranked after each epoch (a seeded sample of users beyond this).
+_MAX_VALIDATION_USERS = 50_000
+
+
+class TransformerRecommender(BaseRecommender):
+    """Self-attentive sequential recommender (SASRec) with optional self-supervision.
+
+    Each user's positive interactions, in time order, form an item sequence. A
+    causal transformer (:class:`~skrec.recommenders._sasrec.SASRecModule`)
+    reads the ``max_len`` most recent items and predicts the next one at every
+    position; an item's score for a user is the dot product of the hidden state
+    after the user's whole training history with the item's embedding (the
+    embedding table is shared with the output layer). Training runs through a
+    :class:`skorch.NeuralNet` built in ``fit`` (``net_``): the last item of each
+    training user with at least three items is held out, NDCG@10 on those items
+    (for at most 50,000 users, a seeded sample beyond that) is recorded after
+    each epoch (``valid_ndcg`` in ``net_.history``), the
+    learning rate is halved when it stalls, training stops after ``patience``
+    epochs without improvement and the best epoch's weights are restored.
+
+    Parameters
+    ----------
+    embedding_dim : int, default=64
+        Width of item embeddings and hidden states; divisible by ``n_heads``.
+    n_layers : int, default=2
+        Self-attention blocks.
+    n_heads : int, default=2
+        Attention heads per block.
+    dropout : float, default=0.2
+        Dropout on embeddings, attention weights and block outputs.
+    max_len : int, default=50
+        Number of most recent items of a history the model reads.
+    loss : {"softmax", "bce"}, default="softmax"
+        Next-item loss: cross-entropy over all items, or binary cross-entropy
+        of the next item against ``n_negatives`` sampled items (SASRec's
+        original loss).
+    n_negatives : int, default=1
+        Negatives per position with ``loss="bce"``.
+    negative_sampler : {"uniform", "popularity"}, default="uniform"
+        Distribution of the sampled negatives.
+    lr : float, default=1e-3
+        Learning rate of AdamW.
+    weight_decay : float, default=0.0
+        Decoupled weight decay of AdamW.
+    batch_size : int, default=128
+        Sequences per training batch.
+    max_epochs : int, default=20
+        Epochs of next-item training.
+    patience : int or None, default=5
+        Epochs without improvement of validation NDCG@10 before stopping. None
+        disables validation: no item is held out, training runs ``max_epochs``
+        epochs and keeps the last weights.
+    augmenter : str, augmenter instance or None, default=None
+        Training-data augmentation of the interaction table, applied in ``fit``
+        only (a name from :func:`skrec.augmenters.available`, or an object with
+        ``fit_resample``); as for every skrec recommender.
+    pretrain : {None, "mlm", "contrastive"}, default=None
+        Self-supervision. ``"mlm"``: ``pretrain_epochs`` epochs of masked item
+        prediction with bidirectional attention (BERT4Rec) before next-item
+        training. ``"contrastive"``: an InfoNCE loss between two augmented
+        views of each sequence, weighted by ``contrastive_weight``, is added to
+        the next-item loss throughout training (CL4SRec).
+    pretrain_epochs : int, default=10
+        Epochs of masked item prediction (``pretrain="mlm"`` only).
+    mask_prob : float, default=0.2
+        Probability that an item is masked in masked item prediction.
+    contrastive_weight : float, default=0.1
+        Weight of the InfoNCE loss (``pretrain="contrastive"``).
+    contrastive_augmenters : sequence of str or objects, default=("crop", "mask", "reorder")
+        Augmenters that draw the contrastive views: names resolved with
+        :func:`skrec.augmenters.get`, or objects with a method
+        ``view(seq, rng, mask_value) -> seq`` over int64 item indices
+        (``1..n_items``; ``mask_value`` is the ``[MASK]`` token). Each view
+        applies one of them, chosen at random.
+    device : {"auto", "cpu", "cuda"} or str, default="auto"
+        Torch device of training: ``"auto"`` is ``"cuda"`` when available,
+        else ``"cpu"``; ``"cuda"`` (or ``"cuda:N"``) without CUDA raises.
+    callbacks : list of skorch callbacks or None, default=None
+        Extra callbacks (instances or ``(name, callback)`` pairs) of ``net_``
+        (next-item training), deep-copied in ``fit``; find the fitted ones in
+        ``net_.callbacks_``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout, batch order, negatives, masks and
+        views (the global torch RNG is left untouched). Same seed, same
+        recommendations on a given CPU.
+    verbose : bool, default=False
+        Print skorch's per-epoch table (loss, ``valid_ndcg``, duration).
+    handle_unknown : {"popular", "error"}, default="popular"
+        What to do with users or items not seen in ``fit`` at predict time.
+
+    Attributes
+    ----------
+    net_ : SequenceNet
+        The fitted :class:`skorch.NeuralNet` of next-item training; its
+        ``history`` holds ``train_loss``, ``valid_ndcg`` and ``dur`` per epoch.
+    module_ : SASRecModule
+        The trained torch module (``net_.module_``).
+    pretrain_history_ : skorch.history.History or None
+        Per-epoch history of masked item pretraining (``pretrain="mlm"``).
+    best_epoch_ : int
+        Epoch (1-based) whose weights were kept.
+    user_states_ : ndarray of shape (n_users, embedding_dim)
+        Hidden state after each user's full training history; scoring is a
+        product with ``item_embeddings_``.
+    item_embeddings_ : ndarray of shape (n_items, embedding_dim)
+        The item table (rows of ``embed_items``).
+    users_, items_ : ndarray
+        Ids known from ``fit``, in index order.
+    calibration_ : tuple of float
+        ``(a, b)`` of ``P(relevant) = sigmoid(a * score + b)``.
+
+    See Also
+    --------
+    ALSRecommender : Order-free matrix factorisation.
+
+    Notes
+    -----
+    Only positive rows (``y > 0``) enter the sequences, in time order (the
+    timestamp column, else row order); repeated items stay repeated. A user
+    with no positive row is represented by the mean user state. Scoring uses
+    states cached after ``fit``, so ``recommend`` is a matrix product. The
+    pickled estimator holds the net (module on its training device; skorch
+    loads it on the CPU where CUDA is missing) and the cached arrays.
+
+    Examples
+    --------
+    >>> from skrec import TransformerRecommender
+    >>> from skrec.datasets import make_interactions
+    >>> data = make_interactions(n_users=50, n_items=30, n_interactions=400, random_state=0)
+    >>> rec = TransformerRecommender(embedding_dim=16, n_layers=1, max_epochs=2, random_state=0)
+    >>> ids, scores = rec.fit(data.X).recommend(data.X["user"].unique()[:2], n=3)
+    >>> ids.shape
+    (2, 3)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseRecommender._parameter_constraints,
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "n_layers": [Interval(Integral, 1, None, closed="left")],
+        "n_heads": [Interval(Integral, 1, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "max_len": [Interval(Integral, 1, None, closed="left")],
+        "loss": [StrOptions({"softmax", "bce"})],
+        "n_negatives": [Interval(Integral, 1, None, closed="left")],
+        "negative_sampler": [StrOptions({"uniform", "popularity"})],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "patience": [Interval(Integral, 1, None, closed="left"), None],
+        "pretrain": [StrOptions({"mlm", "contrastive"}), None],
+        "pretrain_epochs": [Interval(Integral, 1, None, closed="left")],
+        "mask_prob": [Interval(Real, 0, 1, closed="neither")],
+        "contrastive_weight": [Interval(Real, 0, None, closed="left")],
+        "contrastive_augmenters": [list, tuple],
+        "device": [str],
+        "callbacks": [list, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        embedding_dim: int = 64,
+        *,
+        n_layers: int = 2,
+        n_heads: int = 2,
+        dropout: float = 0.2,
+        max_len: int = 50,
+        loss: str = "softmax",
+        n_negatives: int = 1,
+        negative_sampler: str = "uniform",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        batch_size: int = 128,
+        max_epochs: int = 20,
+        patience: int | None = 5,
+        augmenter=None,
+        pretrain: str | None = None,
+        pretrain_epochs: int = 10,
+        mask_prob: float = 0.2,
+        contrastive_weight: float = 0.1,
+        contrastive_augmenters=_DEFAULT_VIEWS,
+        device: str = "auto",
+        callbacks: list | None = None,
+        random_state=None,
+        verbose: bool = False,
+        handle_unknown: str = "popular",
+    ):
+        self.embedding_dim = embedding_dim
+        self.n_layers = n_layers
+        self.n_heads = n_heads
+        self.dropout = dropout
+        self.max_len = max_len
+        self.loss = loss
+        self.n_negatives = n_negatives
+        self.negative_sampler = negative_sampler
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.augmenter = augmenter
+        self.pretrain = pretrain
+        self.pretrain_epochs = pretrain_epochs
+        self.mask_prob = mask_prob
+        self.contrastive_weight = contrastive_weight
+        self.contrastive_augmenters = contrastive_augmenters
+        self.device = device
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+        self.handle_unknown = handle_unknown
+
+    # ------------------------------------------------------------ resolution
+    def _resolve_device(self) -> str:
+        cuda = torch.cuda.is_available()
+        if self.device == "auto":
+            return "cuda" if cuda else "cpu"
+        if self.device == "cpu":
+            return "cpu"
+        if self.device == "cuda" or self.device.startswith("cuda:"):
+            if not cuda:
+                raise ValueError(
+                    f"device={self.device!r} but torch {torch.__version__} cannot use CUDA on "
+                    "this machine (torch.cuda.is_available() is False); use device='auto' or "
+                    "'cpu', or install a CUDA build of torch"
+                )
+            return self.device
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+
+    def _view_augmenters(self) -> list:
+        if len(self.contrastive_augmenters) == 0:
+            raise ValueError("contrastive_augmenters is empty; give at least one augmenter")
+        out = []
+        for spec in self.contrastive_augmenters:
+            if isinstance(spec, str):
+                try:
+                    from skrec import augmenters  # noqa: PLC0415 (plugins load lazily)
+                except ImportError as exc:
+                    raise ImportError(
+                        f"contrastive_augmenters names {spec!r} but skrec.augmenters could not "
+                        f"be imported ({exc}); pass objects with a "
+                        "view(seq, rng, mask_value) method instead"
+                    ) from exc
+                spec = augmenters.get(spec)
+            if not callable(getattr(spec, "view", None)):
+                raise TypeError(
+                    "contrastive_augmenters must hold augmenter names or objects with a "
+                    f"view(seq, rng, mask_value) method; got {type(spec).__name__}"
+                )
+            out.append(spec)
+        return out
+
+    # --------------------------------------------------------------- fitting
+    def _user_sequences(self, data) -> list[np.ndarray]:
+        """Each user's positive items as indices ``1..n_items``, in time order."""
+        order = data.order()
+        order = order[data.positive[order]]
+        users = self._user_index.get_indexer(data.users[order])
+        items = self._item_index.get_indexer(data.items[order]) + 1
+        by_user = np.argsort(users, kind="stable")
+        counts = np.bincount(users, minlength=len(self.users_))
+        return np.split(items[by_user], np.cumsum(counts)[:-1])
+
+    def _fit_model(self, R, data, previous) -> None:
+        if self.embedding_dim % self.n_heads:
+            raise ValueError(
+                f"embedding_dim={self.embedding_dim} must be divisible by n_heads={self.n_heads}"
+            )
+        device = self._resolve_device()
+        views = self._view_augmenters() if self.pretrain == "contrastive" else None
+        sequences = self._user_sequences(data)
+        n_items = len(self.items_)
+        hold_out = self.patience is not None
+        train, valid_users = [], []
+        for user, seq in enumerate(sequences):
+            if hold_out and len(seq) >= 3:
+                valid_users.append(user)
+                seq = seq[:-1]
+            if len(seq) >= 2:
+                train.append(seq[-(self.max_len + 1) :])
+        if not train:
+            warnings.warn(
+                "No user has two or more positive interactions, so there is no next item "
+                "to learn from: TransformerRecommender keeps its initial weights.",
+                UserWarning,
+                stacklevel=4,
+            )
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        cuda_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
+        with torch.random.fork_rng(devices=cuda_devices):
+            torch.manual_seed(seed)
+            rng = np.random.default_rng(seed)
+            self.pretrain_history_ = None
+            pretrained = None
+            if self.pretrain == "mlm" and train:
+                pretrain_net = self._make_net(n_items, "mlm", self.pretrain_epochs, [], device)
+                padded = pad_left(train, self.max_len)
+                pretrain_net.fit(SequenceDataset(padded, padded))
+                self.pretrain_history_ = pretrain_net.history
+                pretrained = pretrain_net.module_.state_dict()
+            inputs = pad_left([s[:-1] for s in train], self.max_len)
+            targets = pad_left([s[1:] for s in train], self.max_len)
+            dataset = SequenceDataset(
+                inputs,
+                targets,
+                sequences=[s[:-1] for s in train],
+                views=None if views is None else ViewMaker(views, rng, n_items, self.max_len),
+            )
+            self.net_ = self._make_net(
+                n_items,
+                "next",
+                self.max_epochs,
+                self._validation_callbacks(sequences, valid_users, n_items, rng)
+                + copy.deepcopy(list(self.callbacks or [])),
+                device,
+            )
+            self.net_.initialize()
+            if pretrained is not None:
+                # Fine-tuning starts from the pretrained weights, with a fresh optimizer.
+                self.net_.module_.load_state_dict(pretrained)
+            if train:
+                self.net_.partial_fit(dataset)
+        self._finish_fit(sequences, device)
+
+    def _validation_callbacks(self, sequences, valid_users, n_items, rng) -> list:
+        if not valid_users:
+            return []
+        if len(valid_users) > _MAX_VALIDATION_USERS:
+            # Every held-out item stays out of training; ranking them all each epoch
+            # would cost more than the epoch itself.
+            valid_users = np.sort(rng.choice(valid_users, _MAX_VALIDATION_USERS, replace=False))
+        histories = [sequences[u][:-1] for u in valid_users]
+        targets = np.array([sequences[u][-1] for u in valid_users], dtype=np.int64)
+        lengths = [len(h) for h in histories]
+        seen = sp.csr_matrix(
+            (
+                np.ones(sum(lengths), dtype=np.float32),
+                (np.repeat(np.arange(len(histories)), lengths), np.concatenate(histories) - 1),
+            ),
+            shape=(len(histories), n_items),
+        )
+        validation = ValidationRanking(pad_left(histories, self.max_len), targets, seen, k=10)
+        return [
+            ("valid_ndcg", validation),
+            (
+                "lr_scheduler",
+                LRScheduler(
+                    policy=ReduceLROnPlateau,
+                    monitor="valid_ndcg",
+                    mode="max",
+                    factor=0.5,
+                    patience=max(1, self.patience // 2),
+                ),
+            ),
+            (
+                "early_stopping",
+                EarlyStopping(
+                    monitor="valid_ndcg",
+                    lower_is_better=False,
+                    patience=self.patience,
+                    load_best=True,
+                ),
+            ),
+        ]
+
+    def _make_net(self, n_items: int, objective: str, max_epochs: int, callbacks: list, device):
+        negative_cdf = None
+        if self.negative_sampler == "popularity":
+            negative_cdf = np.cumsum(self.item_popularity_ + 1e-3)
+        if self.loss == "softmax" or objective == "mlm":
+            criterion = {"criterion": torch.nn.CrossEntropyLoss}
+        else:
+            criterion = {"criterion": torch.nn.BCEWithLogitsLoss, "criterion__reduction": "none"}
+        return SequenceNet(
+            module=SASRecModule,
+            module__n_items=n_items,
+            module__embedding_dim=self.embedding_dim,
+            module__n_layers=self.n_layers,
+            module__n_heads=self.n_heads,
+            module__dropout=self.dropout,
+            module__max_len=self.max_len,
+            **criterion,
+            optimizer=torch.optim.AdamW,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            max_epochs=max_epochs,
+            batch_size=self.batch_size,
+            iterator_train__shuffle=True,
+            train_split=None,
+            callbacks=callbacks,
+            device=device,
+            verbose=int(bool(self.verbose)),
+            objective=objective,
+            loss=self.loss,
+            n_negatives=self.n_negatives,
+            negative_cdf=negative_cdf,
+            contrastive_weight=self.contrastive_weight if self.pretrain == "contrastive" else 0.0,
+            mask_prob=self.mask_prob,
+        )
+
+    def _finish_fit(self, sequences: list[np.ndarray], device) -> None:
+        net = self.net_
+        callbacks = dict(net.callbacks_)
+        stopper = callbacks.get("early_stopping")
+        self.best_epoch_ = len(net.history) if stopper is None else int(stopper.best_epoch_)
+        if stopper is not None:
+            stopper.best_model_weights_ = None  # already restored; do not keep a copy
+        if "lr_scheduler" in callbacks:
+            # It references the optimizer: pickled as is, it would carry a second copy of
+            # the weights, outside skorch's CUDA-to-CPU handling. skorch rebuilds it on
+            # the next training.
+            callbacks["lr_scheduler"].lr_scheduler_ = None
+        states = final_states(net.module_, pad_left(sequences, self.max_len), device)
+        empty = np.array([len(s) == 0 for s in sequences])
+        if empty.any():
+            states[empty] = states[~empty].mean(axis=0) if (~empty).any() else 0.0
+        self.user_states_ = states
+        with torch.no_grad():
+            self.item_embeddings_ = net.module_.item_table().detach().float().cpu().numpy()
+
+    @property
+    def module_(self):
+        """The trained :class:`~skrec.recommenders._sasrec.SASRecModule` (``net_.module_``)."""
+        check_is_fitted(self, "net_")
+        return self.net_.module_
+
+    # --------------------------------------------------------------- scoring
+    def _score_users(self, user_idx, item_idx=None):
+        items = self.item_embeddings_ if item_idx is None else self.item_embeddings_[item_idx]
+        return (self.user_states_[user_idx] @ items.T).astype(np.float64)
+
+    def _score_pairs(self, user_idx, item_idx):
+        return np.einsum(
+            "ij,ij->i", self.user_states_[user_idx], self.item_embeddings_[item_idx]
+        ).astype(np.float64)
+
+    def _embed_items(self, item_idx):
+        return self.item_embeddings_[item_idx]
