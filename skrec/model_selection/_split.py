@@ -63,6 +63,8 @@ def _check_kfold(n_splits, shuffle, random_state) -> None:
 def _codes(ids: np.ndarray) -> tuple[np.ndarray, int]:
     """Dense codes ``0..n_unique-1`` in first-appearance order, and their number."""
     codes, uniques = pd.factorize(ids)
+    if len(uniques) < np.iinfo(np.int32).max:  # half the memory of every array indexed by code
+        codes = codes.astype(np.int32)
     return codes, len(uniques)
 
 
@@ -191,7 +193,7 @@ class PerUserKFold(_InteractionSplitter):
             )
         if self.shuffle:
             rng = check_random_state(self.random_state)
-            user_key = rng.permutation(n_users)
+            user_key = rng.permutation(n_users).astype(codes.dtype)
             perm = rng.permutation(n)
             order = perm[np.argsort(user_key[codes[perm]], kind="stable")]
             del perm

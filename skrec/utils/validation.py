@@ -285,7 +285,8 @@ def _check_timestamps(col: np.ndarray, name: str) -> np.ndarray:
         raise TypeError(
             f"{name} timestamps (column 2) must be numbers or datetimes, got dtype {col.dtype}"
         )
-    col = col.astype(np.float64) if col.dtype.kind == "f" else col.astype(np.int64)
+    # copy=False: a column that already has the right dtype is used as is, not copied.
+    col = col.astype(np.float64 if col.dtype.kind == "f" else np.int64, copy=False)
     if col.dtype.kind == "f":
         bad = ~np.isfinite(col)
         if bad.any():
@@ -447,8 +448,13 @@ def signed_weights(y: np.ndarray | None, n: int) -> np.ndarray:
     """
     if y is None:
         return np.ones(n, dtype=np.float32)
-    w = np.where(y > 0, y, -np.maximum(-y, 1.0))
-    return w.astype(np.float32)
+    # Computed in place in float32 (and float64 only for the negatives): no full-size
+    # float64 temporaries.
+    w = y.astype(np.float32)
+    negative = ~(y > 0)
+    if negative.any():
+        w[negative] = -np.maximum(-y[negative], 1.0)
+    return w
 
 
 def interaction_matrix(user_idx, item_idx, weights, shape) -> sp.csr_matrix:
