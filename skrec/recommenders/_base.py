@@ -111,8 +111,8 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
     >>> from skrec import PopularityRecommender
     >>> X = [["ann", "a"], ["ann", "b"], ["bob", "a"], ["bob", "b"], ["cy", "a"], ["cy", "c"]]
     >>> rec = PopularityRecommender().fit(X)
-    >>> ids, scores = rec.recommend(["cy", "dee"], n=2)
-    >>> ids.tolist()
+    >>> ids, scores = rec.recommend(["cy", "dee"], n=1)
+    >>> ids.tolist()  # cy has seen a and c; dee is unknown and gets the most popular
     [['b'], ['a']]
     """
 
