@@ -18,6 +18,8 @@ Other names keep working.
 
 from __future__ import annotations
 
+import inspect
+import textwrap
 import warnings
 from collections.abc import Callable
 from importlib.metadata import EntryPoint, entry_points
@@ -241,6 +243,75 @@ class Registry:
             )
         return obj
 
+    def module_functions(
+        self, module: str, *, params: str, returns: str, examples: dict[str, str]
+    ) -> tuple[Callable, ...]:
+        """The functions ``available``, ``get``, ``register`` and ``refresh`` of a plugin package.
+
+        Each forwards to this registry and carries a numpydoc docstring naming
+        the package's kind of plugin, so ``skrec.samplers`` and
+        ``skrec.augmenters`` expose the same four documented functions.
+
+        Parameters
+        ----------
+        module : str
+            The package the functions belong to (their ``__module__``; doctest
+            and Sphinx find them there).
+        params : str
+            Description of ``get``'s ``**params``.
+        returns : str
+            Description of the instance ``get`` returns.
+        examples : dict
+            Doctest text of the ``"available"``, ``"get"`` and ``"register"``
+            examples (``refresh``'s is written here).
+
+        Returns
+        -------
+        tuple of callable
+            ``(available, get, register, refresh)``.
+
+        Examples
+        --------
+        >>> from skrec._plugins import Registry
+        >>> reg = Registry("skrec.example-doc-fns", object, required="__call__", kind="thing")
+        >>> available, get, register, refresh = reg.module_functions(
+        ...     "mypkg", params="Passed on.", returns="A thing.",
+        ...     examples={"available": ">>> 1", "get": ">>> 2", "register": ">>> 3"},
+        ... )
+        >>> available.__module__, available(), get.__doc__.splitlines()[0]
+        ('mypkg', {}, 'A new thing instance by name.')
+        """
+        registry = self
+
+        def available() -> dict[str, str]:
+            return registry.available()
+
+        def get(name: str, **params) -> Any:
+            return registry.get(name, **params)
+
+        def register(name: str) -> Callable:
+            return registry.register(name)
+
+        def refresh() -> None:
+            registry.refresh()
+
+        get.__annotations__["return"] = self.base  # the kind's base class, not Any
+        fields = {
+            "kind": self.kind,
+            "a_kind": f"{'an' if self.kind[:1] in 'aeiou' else 'a'} {self.kind}",
+            "module": module,
+            "params": params,
+            "returns": returns,
+        }
+        functions = (available, get, register, refresh)
+        for fn in functions:
+            example = textwrap.dedent(examples.get(fn.__name__, "")).strip()
+            template = inspect.cleandoc(_MODULE_FUNCTION_DOCS[fn.__name__])
+            fn.__doc__ = template.format(**fields, examples=example)
+            fn.__module__ = module
+            fn.__qualname__ = fn.__name__
+        return functions
+
     def __repr__(self) -> str:
         return f"Registry(group={self.group!r})"
 
@@ -259,3 +330,66 @@ def _conflict_message(registry: Registry, name: str, claims: list[tuple[str, Any
         + f"{builtin}. Uninstall one of them or rename its entry point in group "
         f"{registry.group!r}"
     )
+
+
+#: Docstring templates of :meth:`Registry.module_functions` (numpydoc, one per function).
+_MODULE_FUNCTION_DOCS = dict(
+    available="""Installed {kind}s: ``name -> source`` (``"built-in"`` or ``"<dist> <version>"``).
+
+        Returns
+        -------
+        dict
+            Every {kind} name that :func:`get` accepts, sorted.
+
+        Examples
+        --------
+        {examples}
+        """,
+    get="""A new {kind} instance by name.
+
+        Parameters
+        ----------
+        name : str
+            One of :func:`available`.
+        **params
+            {params}
+
+        Returns
+        -------
+        {kind}
+            {returns}
+
+        Raises
+        ------
+        ValueError
+            For an unknown name (the message lists what is installed), or
+            :class:`PluginConflictError` for a name claimed by two sources.
+
+        Examples
+        --------
+        {examples}
+        """,
+    register="""Decorator registering {a_kind} class or factory in this process.
+
+        Parameters
+        ----------
+        name : str
+            The name :func:`get` will accept.
+
+        Returns
+        -------
+        callable
+            A decorator returning its argument unchanged.
+
+        Examples
+        --------
+        {examples}
+        """,
+    refresh="""Forget discovered entry points; the next lookup discovers them again.
+
+        Examples
+        --------
+        >>> import {module}
+        >>> {module}.refresh()
+        """,
+)

@@ -6,6 +6,18 @@ import pytest
 
 DATA = Path(os.environ.get("SKREC_DATA", "")) if os.environ.get("SKREC_DATA") else None
 
+#: The samplers skrec ships (``skrec.samplers``), in the order its docs list them.
+BUILTIN_SAMPLERS = [
+    "random",
+    "uncertainty",
+    "margin",
+    "entropy",
+    "diversity",
+    "uncertainty_diversity",
+    "popularity",
+    "popularity_entropy",
+]
+
 
 def clustered(n_users=60, n_items=40, per_user=12, seed=0, n_clusters=4):
     """Users interact only with items of their own cluster: easy signal to recover."""
@@ -21,6 +33,26 @@ def clustered(n_users=60, n_items=40, per_user=12, seed=0, n_clusters=4):
 @pytest.fixture
 def X_clustered():
     return clustered()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """Path of a tiny offline sentence-transformers model (see tests/_text_model.py)."""
+    from tests._text_model import build_topic_model
+
+    return build_topic_model(tmp_path_factory.mktemp("tiny-st") / "model")
+
+
+@pytest.fixture
+def hf_offline(monkeypatch):
+    """No Hugging Face downloads, and an empty embedding cache before and after the test."""
+    from skrec.recommenders import _embedding_cache as cache
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    cache.clear_cache()
+    yield
+    cache.clear_cache()
 
 
 @pytest.fixture

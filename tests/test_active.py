@@ -24,18 +24,7 @@ from modAL.uncertainty import uncertainty_sampling  # noqa: E402
 import skrec.active  # noqa: E402
 from skrec import ALSRecommender, EASERecommender, PopularityRecommender  # noqa: E402
 from skrec.active import LearningCurve, simulate, warm_refits  # noqa: E402
-from tests.conftest import clustered  # noqa: E402
-
-SAMPLERS = [
-    "random",
-    "uncertainty",
-    "margin",
-    "entropy",
-    "diversity",
-    "uncertainty_diversity",
-    "popularity",
-    "popularity_entropy",
-]
+from tests.conftest import BUILTIN_SAMPLERS, clustered  # noqa: E402
 
 
 # ------------------------------------------------------------------- data
@@ -213,7 +202,7 @@ def test_teach_only_new_refits_on_the_new_rows(kind):
 
 
 @pytest.mark.parametrize("kind", ["array", "frame"])
-@pytest.mark.parametrize("name", SAMPLERS)
+@pytest.mark.parametrize("name", BUILTIN_SAMPLERS)
 def test_builtin_samplers_drive_an_active_learner(name, kind):
     X, y = _pool(kind)
     learner = ActiveLearner(
@@ -230,7 +219,7 @@ def test_builtin_samplers_drive_an_active_learner(name, kind):
     assert len(idx2) == 2
 
 
-@pytest.mark.parametrize("name", SAMPLERS)
+@pytest.mark.parametrize("name", BUILTIN_SAMPLERS)
 def test_builtin_samplers_drive_a_committee(name):
     committee = _committee(_sampler(name))
     idx, rows = committee.query(X_ALL[POOL], n_instances=3)

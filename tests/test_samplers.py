@@ -21,17 +21,7 @@ from skrec.samplers import (
     find_recommenders,
 )
 from skrec.utils.estimator_checks import check_sampler
-
-BUILTINS = [
-    "random",
-    "uncertainty",
-    "margin",
-    "entropy",
-    "diversity",
-    "uncertainty_diversity",
-    "popularity",
-    "popularity_entropy",
-]
+from tests.conftest import BUILTIN_SAMPLERS
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +37,7 @@ def clusters():
     return X, EASERecommender(l2=50.0).fit(X)
 
 
-@pytest.mark.parametrize("name", BUILTINS)
+@pytest.mark.parametrize("name", BUILTIN_SAMPLERS)
 def test_builtins_pass_check_sampler(name):
     assert S.available()[name] == "built-in"
     check_sampler(S.get(name))

@@ -31,8 +31,6 @@ CropAugmenter(eta=0.5)
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sklearn.base import clone
 
 from skrec._plugins import PluginConflictError, PluginWarning, Registry
@@ -76,89 +74,33 @@ for _name, _cls in {
 del _name, _cls
 
 
-def available() -> dict[str, str]:
-    """Installed augmenters: ``name -> source`` (``"built-in"`` or ``"<dist> <version>"``).
-
-    Returns
-    -------
-    dict
-        Every augmenter name that :func:`get` accepts, sorted.
-
-    Examples
-    --------
-    >>> import skrec.augmenters
-    >>> skrec.augmenters.available()["negatives"]
-    'built-in'
-    """
-    return registry.available()
-
-
-def get(name: str, **params) -> BaseAugmenter:
-    """A new augmenter instance by name.
-
-    Parameters
-    ----------
-    name : str
-        One of :func:`available`.
-    **params
-        Constructor parameters.
-
-    Returns
-    -------
-    augmenter
-        An object with ``fit_resample``.
-
-    Raises
-    ------
-    ValueError
-        For an unknown name (the message lists what is installed), or
-        :class:`PluginConflictError` for a name claimed by two sources.
-
-    Examples
-    --------
-    >>> import skrec.augmenters
-    >>> skrec.augmenters.get("negatives", n_per_positive=2)
-    NegativeSamplingAugmenter(n_per_positive=2)
-    """
-    return registry.get(name, **params)
-
-
-def register(name: str) -> Callable:
-    """Decorator registering an augmenter class or factory in this process.
-
-    Parameters
-    ----------
-    name : str
-        The name :func:`get` will accept.
-
-    Returns
-    -------
-    callable
-        A decorator returning its argument unchanged.
-
-    Examples
-    --------
-    >>> import skrec.augmenters
-    >>> from skrec.augmenters import BaseAugmenter
-    >>> @skrec.augmenters.register("doc_identity")
-    ... class Identity(BaseAugmenter):
-    ...     def _fit_resample(self, data):
-    ...         return data.to_frame(), data.y_or_ones().copy()
-    >>> skrec.augmenters.get("doc_identity")
-    Identity()
-    """
-    return registry.register(name)
-
-
-def refresh() -> None:
-    """Forget discovered entry points; the next lookup discovers them again.
-
-    Examples
-    --------
-    >>> import skrec.augmenters
-    >>> skrec.augmenters.refresh()
-    """
-    registry.refresh()
+available, get, register, refresh = registry.module_functions(
+    __name__,
+    params="Constructor parameters.",
+    returns="An object with ``fit_resample``.",
+    examples={
+        "available": """
+            >>> import skrec.augmenters
+            >>> skrec.augmenters.available()["negatives"]
+            'built-in'
+        """,
+        "get": """
+            >>> import skrec.augmenters
+            >>> skrec.augmenters.get("negatives", n_per_positive=2)
+            NegativeSamplingAugmenter(n_per_positive=2)
+        """,
+        "register": """
+            >>> import skrec.augmenters
+            >>> from skrec.augmenters import BaseAugmenter
+            >>> @skrec.augmenters.register("doc_identity")
+            ... class Identity(BaseAugmenter):
+            ...     def _fit_resample(self, data):
+            ...         return data.to_frame(), data.y_or_ones().copy()
+            >>> skrec.augmenters.get("doc_identity")
+            Identity()
+        """,
+    },
+)
 
 
 def resolve(spec):

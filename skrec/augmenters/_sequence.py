@@ -128,6 +128,11 @@ _SHARED_PARAMS = """n_views : int, default=1
     random_state : int, RandomState instance or None, default=None
         Seed of the views drawn by ``fit_resample``."""
 
+_VIEW_PARAMS = """seq : ndarray of shape (n,)
+            Item indices in time order.
+        rng : numpy.random.Generator
+            Source of randomness."""
+
 
 class CropAugmenter(_SequenceAugmenter):
     """Random contiguous crop of each history (CL4SRec "item crop"; Xie et al., ICDE 2022).
@@ -168,10 +173,7 @@ class CropAugmenter(_SequenceAugmenter):
 
         Parameters
         ----------
-        seq : ndarray of shape (n,)
-            Item indices in time order.
-        rng : numpy.random.Generator
-            Source of randomness.
+        {view_params}
         mask_value : int
             Unused (same signature as :meth:`MaskAugmenter.view`).
 
@@ -230,10 +232,7 @@ class MaskAugmenter(_SequenceAugmenter):
 
         Parameters
         ----------
-        seq : ndarray of shape (n,)
-            Item indices in time order.
-        rng : numpy.random.Generator
-            Source of randomness.
+        {view_params}
         mask_value : int
             The mask token written at the masked positions.
 
@@ -293,10 +292,7 @@ class ReorderAugmenter(_SequenceAugmenter):
 
         Parameters
         ----------
-        seq : ndarray of shape (n,)
-            Item indices in time order.
-        rng : numpy.random.Generator
-            Source of randomness.
+        {view_params}
         mask_value : int
             Unused (same signature as :meth:`MaskAugmenter.view`).
 
@@ -317,4 +313,5 @@ class ReorderAugmenter(_SequenceAugmenter):
 
 for _cls in (CropAugmenter, MaskAugmenter, ReorderAugmenter):
     _cls.__doc__ = _cls.__doc__.replace("{shared}", _SHARED_PARAMS)
+    _cls.view.__doc__ = _cls.view.__doc__.replace("{view_params}", _VIEW_PARAMS)
 del _cls

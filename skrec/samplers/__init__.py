@@ -33,8 +33,6 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import skrec.active  # noqa: F401  (modAL compatibility fix, DESIGN §6)
 from skrec._plugins import PluginConflictError, PluginWarning, Registry
 from skrec.samplers._base import BaseSampler, find_recommenders, select_top
@@ -84,87 +82,31 @@ for _name, _cls in {
 del _name, _cls
 
 
-def available() -> dict[str, str]:
-    """Installed samplers: ``name -> source`` (``"built-in"`` or ``"<dist> <version>"``).
-
-    Returns
-    -------
-    dict
-        Every sampler name that :func:`get` accepts, sorted.
-
-    Examples
-    --------
-    >>> import skrec.samplers
-    >>> skrec.samplers.available()["uncertainty"]
-    'built-in'
-    """
-    return registry.available()
-
-
-def get(name: str, **params) -> BaseSampler:
-    """A new sampler instance by name.
-
-    Parameters
-    ----------
-    name : str
-        One of :func:`available`.
-    **params
-        Constructor parameters (e.g. ``random_state``).
-
-    Returns
-    -------
-    sampler
-        A callable ``sampler(learner, X_pool, n_instances=1) -> indices``.
-
-    Raises
-    ------
-    ValueError
-        For an unknown name (the message lists what is installed), or
-        :class:`PluginConflictError` for a name claimed by two sources.
-
-    Examples
-    --------
-    >>> import skrec.samplers
-    >>> skrec.samplers.get("margin", random_state=0)
-    MarginSampler(random_state=0)
-    """
-    return registry.get(name, **params)
-
-
-def register(name: str) -> Callable:
-    """Decorator registering a sampler class or factory in this process.
-
-    Parameters
-    ----------
-    name : str
-        The name :func:`get` will accept.
-
-    Returns
-    -------
-    callable
-        A decorator returning its argument unchanged.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import skrec.samplers
-    >>> from skrec.samplers import BaseSampler
-    >>> @skrec.samplers.register("doc_first_rows")
-    ... class FirstRows(BaseSampler):
-    ...     def _query(self, learner, X_pool, pool, n, rng):
-    ...         return np.arange(n)
-    >>> skrec.samplers.get("doc_first_rows")
-    FirstRows()
-    """
-    return registry.register(name)
-
-
-def refresh() -> None:
-    """Forget discovered entry points; the next lookup discovers them again.
-
-    Examples
-    --------
-    >>> import skrec.samplers
-    >>> skrec.samplers.refresh()
-    """
-    registry.refresh()
+available, get, register, refresh = registry.module_functions(
+    __name__,
+    params="Constructor parameters (e.g. ``random_state``).",
+    returns="A callable ``sampler(learner, X_pool, n_instances=1) -> indices``.",
+    examples={
+        "available": """
+            >>> import skrec.samplers
+            >>> skrec.samplers.available()["uncertainty"]
+            'built-in'
+        """,
+        "get": """
+            >>> import skrec.samplers
+            >>> skrec.samplers.get("margin", random_state=0)
+            MarginSampler(random_state=0)
+        """,
+        "register": """
+            >>> import numpy as np
+            >>> import skrec.samplers
+            >>> from skrec.samplers import BaseSampler
+            >>> @skrec.samplers.register("doc_first_rows")
+            ... class FirstRows(BaseSampler):
+            ...     def _query(self, learner, X_pool, pool, n, rng):
+            ...         return np.arange(n)
+            >>> skrec.samplers.get("doc_first_rows")
+            FirstRows()
+        """,
+    },
+)

@@ -68,6 +68,23 @@ def _argmax_random(values: np.ndarray, rng: np.random.Generator) -> int:
     return int(ties[0] if len(ties) == 1 else rng.choice(ties))
 
 
+def _greedy_batch(emb, dist, n: int, rng: np.random.Generator, score) -> np.ndarray:
+    """``n`` rows picked one at a time, each the best by ``score(dist)`` among those not picked.
+
+    ``dist`` is each row's distance to the labelled set; a picked row counts as
+    labelled from then on, so every row's ``dist`` shrinks to its distance to it.
+    ``score`` returns a new array (higher is better); ties are broken at random.
+    """
+    picked = np.empty(n, dtype=np.int64)
+    for t in range(n):
+        values = score(dist)
+        values[picked[:t]] = -np.inf
+        j = _argmax_random(values, rng)
+        picked[t] = j
+        dist = np.minimum(dist, np.sqrt(((emb - emb[j]) ** 2).sum(axis=1)))
+    return picked
+
+
 class DiversitySampler(BaseSampler):
     """k-center greedy in ``embed_items`` space (Sener & Savarese, ICLR 2018, "Core-set").
 
@@ -99,14 +116,7 @@ class DiversitySampler(BaseSampler):
 
     def _query(self, learner, X_pool, pool, n, rng):
         emb, dist = _pool_geometry(learner, pool)
-        picked = np.empty(n, dtype=np.int64)
-        for t in range(n):
-            score = dist.copy()
-            score[picked[:t]] = -1.0
-            j = _argmax_random(score, rng)
-            picked[t] = j
-            dist = np.minimum(dist, np.sqrt(((emb - emb[j]) ** 2).sum(axis=1)))
-        return picked
+        return _greedy_batch(emb, dist, n, rng, lambda d: d.copy())
 
 
 class UncertaintyDiversitySampler(BaseSampler):
@@ -155,11 +165,8 @@ class UncertaintyDiversitySampler(BaseSampler):
         if alpha is None:
             n_lab = _n_labelled(learner, find_recommenders(learner)[0])
             alpha = len(pool) / (len(pool) + n_lab)
-        picked = np.empty(n, dtype=np.int64)
-        for t in range(n):
-            score = alpha * (1.0 - 1.0 / (1.0 + dist)) + (1.0 - alpha) * uncertainty
-            score[picked[:t]] = -np.inf
-            j = _argmax_random(score, rng)
-            picked[t] = j
-            dist = np.minimum(dist, np.sqrt(((emb - emb[j]) ** 2).sum(axis=1)))
-        return picked
+
+        def score(d):
+            return alpha * (1.0 - 1.0 / (1.0 + d)) + (1.0 - alpha) * uncertainty
+
+        return _greedy_batch(emb, dist, n, rng, score)

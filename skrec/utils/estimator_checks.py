@@ -65,6 +65,32 @@ def _check_clone(obj) -> None:
             _fail(obj, f"parameter {key!r} is {twin_params[key]!r} after clone, not {value!r}")
 
 
+def _instance(plugin, conforms, failure: str):
+    """The object to check: ``plugin`` itself, or a class instantiated with no arguments.
+
+    It must pass ``conforms`` (else the check fails with ``failure``) and be clonable.
+    """
+    obj = plugin() if isinstance(plugin, type) else plugin
+    if not conforms(obj):
+        _fail(obj, failure)
+    _check_clone(obj)
+    return obj
+
+
+def _synthetic(n_users: int, n_items: int, n_interactions: int):
+    """Small clustered interactions with some explicit negatives, always the same."""
+    from skrec.datasets import make_interactions  # noqa: PLC0415 (keeps this module cheap to import)
+
+    return make_interactions(
+        n_users=n_users,
+        n_items=n_items,
+        n_interactions=n_interactions,
+        n_clusters=3,
+        negative_fraction=0.1,
+        random_state=0,
+    )
+
+
 def _snapshot(*objs):
     return [copy.deepcopy(o) for o in objs]
 
@@ -139,16 +165,8 @@ class _Committee:
 
 def _sampler_fixture():
     from skrec import EASERecommender  # noqa: PLC0415 (keeps this module cheap to import)
-    from skrec.datasets import make_interactions  # noqa: PLC0415
 
-    data = make_interactions(
-        n_users=30,
-        n_items=24,
-        n_interactions=240,
-        n_clusters=3,
-        negative_fraction=0.1,
-        random_state=0,
-    )
+    data = _synthetic(n_users=30, n_items=24, n_interactions=240)
     X, y = data.X[["user", "item"]], data.y
     rec = EASERecommender(l2=10.0).fit(X, y)
     learner = _Learner(rec, X, y)
@@ -181,10 +199,7 @@ def check_sampler(sampler) -> None:
     >>> from skrec.utils.estimator_checks import check_sampler
     >>> check_sampler(MarginSampler())
     """
-    obj = sampler() if isinstance(sampler, type) else sampler
-    if not callable(obj):
-        _fail(obj, "is not callable as sampler(learner, X_pool, n_instances=1)")
-    _check_clone(obj)
+    obj = _instance(sampler, callable, "is not callable as sampler(learner, X_pool, n_instances=1)")
     rec, learner, committee, pool = _sampler_fixture()
     n_pool = len(pool)
     forms = {"DataFrame": pool, "ndarray": pool.to_numpy(dtype=object)}
@@ -229,16 +244,7 @@ def _check_indices(obj, idx, n: int, n_pool: int, where: str) -> None:
 
 # --------------------------------------------------------------- augmenters
 def _augmenter_inputs():
-    from skrec.datasets import make_interactions  # noqa: PLC0415
-
-    data = make_interactions(
-        n_users=25,
-        n_items=20,
-        n_interactions=220,
-        n_clusters=3,
-        negative_fraction=0.1,
-        random_state=0,
-    )
+    data = _synthetic(n_users=25, n_items=20, n_interactions=220)
     timed = data.X.copy()
     named = pd.DataFrame(
         {"user": "u" + data.X["user"].astype(str), "item": "i" + data.X["item"].astype(str)}
@@ -274,10 +280,7 @@ def check_augmenter(augmenter) -> None:
     from skrec.augmenters import is_pseudo_user  # noqa: PLC0415
     from skrec.utils.validation import check_interactions  # noqa: PLC0415
 
-    obj = augmenter() if isinstance(augmenter, type) else augmenter
-    if not hasattr(obj, "fit_resample"):
-        _fail(obj, "has no fit_resample(X, y)")
-    _check_clone(obj)
+    obj = _instance(augmenter, lambda o: hasattr(o, "fit_resample"), "has no fit_resample(X, y)")
     for label, (X, y) in _augmenter_inputs().items():
         before = _snapshot(X, y)
         try:
