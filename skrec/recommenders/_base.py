@@ -20,6 +20,8 @@ fallback, calibration, batched top-n, scoring) lives here, once.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral
 from types import SimpleNamespace
 
@@ -383,12 +385,24 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         top_scores = np.empty((len(u), n), dtype=np.float64)
         block = max(1, _BLOCK_FLOATS // max(1, n_cand))
         known_rows = np.flatnonzero(u >= 0)
-        for b in range(0, len(known_rows), block):
-            rows = known_rows[b : b + block]
+
+        def one_block(rows):
             scores = self._candidate_scores(u[rows], cand)
             if exclude_seen:
                 self._mask_seen(scores, u[rows], cand)
             top[rows], top_scores[rows] = _top_n(scores, n)
+
+        blocks = [known_rows[b : b + block] for b in range(0, len(known_rows), block)]
+        workers = min(len(blocks), os.cpu_count() or 1)
+        if workers <= 1:
+            for rows in blocks:
+                one_block(rows)
+        else:
+            # numpy releases the GIL in matmul and partition: blocks run in parallel
+            # threads, each with single-threaded BLAS so the cores are not oversubscribed.
+            with single_blas_thread(), ThreadPoolExecutor(workers) as pool:
+                for _ in pool.map(one_block, blocks):
+                    pass
         cold_rows = np.flatnonzero(u < 0)
         if len(cold_rows):
             fallback = self._fallback_decision(
@@ -492,8 +506,10 @@ def _sample_entries(mask: np.ndarray, size: int, rng) -> np.ndarray:
 
 def _top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Column indices and values of the ``n`` largest scores per row, best first."""
-    if n < scores.shape[1]:
-        part = np.argpartition(-scores, n - 1, axis=1)[:, :n]
+    n_cols = scores.shape[1]
+    if n < n_cols:
+        # Partition on the scores themselves: negating them would copy the block.
+        part = np.argpartition(scores, n_cols - n, axis=1)[:, n_cols - n :]
     else:
         part = np.broadcast_to(np.arange(scores.shape[1]), scores.shape)
     vals = np.take_along_axis(scores, part, axis=1)
