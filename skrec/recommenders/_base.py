@@ -46,7 +46,7 @@ __all__ = ["BaseRecommender"]
 # Scores for one block of users are materialised at most this many floats at a time.
 _BLOCK_FLOATS = 1 << 24
 # Cap on the pairs used to fit the probability calibration.
-_CALIBRATION_PAIRS = 20_000
+_CALIBRATION_PAIRS = 5_000
 
 
 def _sigmoid(z):
