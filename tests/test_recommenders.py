@@ -231,3 +231,27 @@ def test_augmented_rows_train_but_are_not_excluded_as_seen(X_clustered):
     assert "i39" in rec[0]  # but it is not hidden as something u0 has seen
     plain = PopularityRecommender().fit(X)
     assert plain.item_popularity_.sum() + 1 == est.item_popularity_.sum()
+
+
+class DropUser:
+    """An augmenter that removes every row of user u1."""
+
+    def get_params(self, deep=True):
+        return {}
+
+    def set_params(self, **params):
+        return self
+
+    def fit_resample(self, X, y):
+        keep = (X["user"] != "u1").to_numpy()
+        return X[keep], np.asarray(y)[keep]
+
+
+def test_augmenter_dropping_all_rows_of_a_user_keeps_the_user_known(X_clustered):
+    est = EASERecommender(l2=10.0, augmenter=DropUser()).fit(X_clustered[:, :2])
+    assert "u1" in est.users_
+    row = np.flatnonzero(est.users_ == "u1")[0]
+    assert est.interactions_[row].nnz == 0 and est._seen[row].nnz > 0
+    rec, _ = est.recommend(["u1"], n=3)
+    seen = set(X_clustered[X_clustered[:, 0] == "u1", 1])
+    assert not seen & set(rec[0])

@@ -65,14 +65,20 @@ def modal_compat_applied() -> tuple[str, ...]:
 def apply_modal_compat() -> tuple[str, ...]:
     """Import modAL and patch it where the probes say it needs it; idempotent.
 
-    :mod:`skrec.active` arranges this on import (see
-    :func:`install_modal_compat`); calling it again changes nothing. Without
+    :mod:`skrec.active` arranges this on import (an import hook applies it
+    right after ``import modAL``); calling it again changes nothing. Without
     modAL installed it does nothing.
 
     Returns
     -------
     tuple of str
         All names patched so far (see :func:`modal_compat_applied`).
+
+    Examples
+    --------
+    >>> from skrec.active import apply_modal_compat, modal_compat_applied
+    >>> apply_modal_compat() == modal_compat_applied()
+    True
     """
     if importlib.util.find_spec("modAL") is None:
         return modal_compat_applied()

@@ -175,8 +175,11 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         previous = None
         if hasattr(self, "users_"):
             previous = SimpleNamespace(users_=self.users_, items_=self.items_)
-        self._user_index = IdIndex(data.users)
-        item_index = IdIndex(data.items)
+        if data is original:
+            self._user_index, item_index = IdIndex(data.users), IdIndex(data.items)
+        else:  # every id the caller gave stays known, even if the augmenter dropped its rows
+            self._user_index = IdIndex(data.users).extend(original.users)
+            item_index = IdIndex(data.items).extend(original.items)
         extra = self._extra_items()
         if extra is not None:
             item_index = item_index.extend(check_ids(extra, "item_text ids"))
