@@ -82,8 +82,9 @@ def _candidates(item_text, quick: bool):
 
 def _active_loop(X_train, X_test, quick: bool) -> None:
     """A short warm-budget active-learning loop: which hidden rows to reveal next."""
-    from modAL.models import ActiveLearner
+    from skrec.utils._optional import import_optional
 
+    ActiveLearner = import_optional("modAL.models", "The demo's active-learning loop").ActiveLearner
     import skrec.samplers
     from skrec import ALSRecommender
     from skrec.active import simulate
