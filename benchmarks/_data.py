@@ -1,11 +1,21 @@
-"""Data sets the benchmarks share (MovieLens-100K from $SKREC_DATA, or synthetic)."""
+"""Data sets the benchmarks share: MovieLens-100K and the Amazon sequences from
+$SKREC_DATA (never downloaded here), or synthetic data."""
 
 from __future__ import annotations
 
-import numpy as np
+import sys
 
-from skrec.datasets import load_movielens, make_interactions
+import numpy as np
+import pandas as pd
+
+from skrec.datasets import get_data_home, load_movielens, load_sequences, make_interactions
+from skrec.metrics import hit_rate_at_k, ndcg_at_k
 from skrec.model_selection import PerUserKFold
+
+AMAZON = {
+    "beauty": ("amazon-beauty", "Beauty.txt"),
+    "toys": ("amazon-toys", "Toys_and_Games.txt"),
+}
 
 
 def movielens_positives():
@@ -31,3 +41,38 @@ def holdout(X: np.ndarray, seed: int = 0):
     """One fold of a 5-fold PerUserKFold: (train rows, test rows)."""
     train, test = next(PerUserKFold(n_splits=5, random_state=seed).split(X))
     return X[train], X[test]
+
+
+def amazon_sequences(
+    name: str, data_home=None, max_users: int | None = None, seed: int = 0
+) -> pd.DataFrame | None:
+    """Amazon Beauty or Toys (ICLRec files) as (user, item, timestamp) rows, or None.
+
+    ``max_users`` keeps a random subsample of users (seeded by ``seed``).
+    """
+    folder, filename = AMAZON[name]
+    path = get_data_home(data_home) / folder / filename
+    if not path.exists():
+        print(f"skipping {name}: {path} not found", file=sys.stderr)
+        return None
+    X = load_sequences(path).X
+    if max_users:
+        users = X["user"].unique()
+        keep = np.random.default_rng(seed).choice(
+            users, size=min(max_users, len(users)), replace=False
+        )
+        X = X[X["user"].isin(keep)]
+    return X.reset_index(drop=True)
+
+
+def leave_one_out_metrics(est, test: pd.DataFrame, ks=(5, 10, 20)) -> dict:
+    """HR@k and NDCG@k of each test user's one held-out item, ranked against all items
+    except the user's training history (``exclude_seen=True``)."""
+    users = test["user"].to_numpy()
+    truth = [[item] for item in test["item"].to_numpy()]
+    ids, _ = est.recommend(users, n=max(ks), exclude_seen=True)
+    out = {}
+    for k in ks:
+        out[f"HR@{k}"] = hit_rate_at_k(truth, ids, k=k)
+        out[f"NDCG@{k}"] = ndcg_at_k(truth, ids, k=k)
+    return out

@@ -23,17 +23,12 @@ import time
 
 import numpy as np
 import torch
+from _data import amazon_sequences, leave_one_out_metrics
 from _harness import parse_args, peak_rss_mib, write_results
 
 from skrec import PopularityRecommender, TransformerRecommender
-from skrec.datasets import get_data_home, load_sequences
-from skrec.metrics import hit_rate_at_k, ndcg_at_k
 from skrec.model_selection import LeaveLastOut
 
-FILES = {
-    "beauty": ("amazon-beauty", "Beauty.txt"),
-    "toys": ("amazon-toys", "Toys_and_Games.txt"),
-}
 # Published full-ranking results (64-d, 2 layers, 2 heads, dropout 0.5, max
 # length 50, checkpoint on validation NDCG@20); as reported in the DuoRec and
 # ICLRec papers.
@@ -93,32 +88,6 @@ def extra_args(parser) -> None:
     parser.add_argument("--verbose", action="store_true", help="print skorch's epoch table")
 
 
-def load(name: str, args):
-    folder, filename = FILES[name]
-    path = get_data_home(args.data_home) / folder / filename
-    if not path.exists():
-        print(f"skipping {name}: {path} not found", file=sys.stderr)
-        return None
-    X = load_sequences(path).X
-    if args.max_users:
-        users = X["user"].unique()
-        rng = np.random.default_rng(args.seed)
-        keep = rng.choice(users, size=min(args.max_users, len(users)), replace=False)
-        X = X[X["user"].isin(keep)]
-    return X.reset_index(drop=True)
-
-
-def evaluate(est, test) -> dict:
-    users = test["user"].to_numpy()
-    truth = [[item] for item in test["item"].to_numpy()]
-    ids, _ = est.recommend(users, n=max(KS), exclude_seen=True)
-    out = {}
-    for k in KS:
-        out[f"HR@{k}"] = hit_rate_at_k(truth, ids, k=k)
-        out[f"NDCG@{k}"] = ndcg_at_k(truth, ids, k=k)
-    return out
-
-
 def transformer(args, pretrain: str | None) -> TransformerRecommender:
     return TransformerRecommender(
         embedding_dim=args.embedding_dim,
@@ -147,7 +116,7 @@ def run_model(name: str, est, train, test) -> dict:
         print(f"skipping {name}: {exc}", file=sys.stderr)
         return {"model": name, "skipped": str(exc)}
     fit_s = time.perf_counter() - start
-    row = {"model": name, **evaluate(est, test), "fit_s": fit_s}
+    row = {"model": name, **leave_one_out_metrics(est, test, KS), "fit_s": fit_s}
     if isinstance(est, TransformerRecommender):
         durations = np.asarray(est.net_.history[:, "dur"], dtype=float)
         pretrain_s = 0.0
@@ -176,7 +145,7 @@ def main() -> None:
     torch.optim.AdamW([torch.zeros(1, requires_grad=True)])
     rows, data_info = [], {}
     for dataset in args.datasets.split(","):
-        X = load(dataset, args)
+        X = amazon_sequences(dataset, args.data_home, args.max_users, args.seed)
         if X is None:
             continue
         train_rows, test_rows = next(LeaveLastOut(n=1, min_train=2).split(X))

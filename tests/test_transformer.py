@@ -12,6 +12,7 @@ import warnings
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -176,9 +177,9 @@ def test_contrastive_default_views_use_the_registry(X_clustered):
             est.fit(X_clustered)
     else:
         assert est.fit(X_clustered).recommend(est.users_[:2], n=3)[0].shape == (2, 3)
-        # augmenter= is the table augmentation of every recommender: extra sequences.
+        # augmenter= adds training sequences; their pseudo-users stay out of users_.
         crop = TransformerRecommender(**TINY, max_epochs=1, augmenter="crop").fit(X_clustered)
-        assert len(crop.users_) > len(np.unique(X_clustered[:, 0]))
+        assert len(crop.users_) == len(np.unique(X_clustered[:, 0]))
 
 
 def test_view_maker_checks_what_augmenters_return():
@@ -416,3 +417,58 @@ def test_pickle_round_trip(X_clustered, dump):
     assert net_bytes < 3 * weights + 50_000  # the weights and AdamW's two moments, once
     assert fitted_callback(again, "valid_ndcg").inputs is None
     assert fitted_callback(again, "early_stopping").best_model_weights_ is None
+
+
+class RecordingCrop:
+    """The ``crop`` augmenter, keeping what ``fit_resample`` was given in ``seen``.
+
+    ``seen`` is shared by copies: the estimator augments with a clone.
+    """
+
+    def __init__(self, seen):
+        from skrec.augmenters import CropAugmenter
+
+        self.inner = CropAugmenter(eta=0.5, random_state=0)
+        self.seen = seen
+
+    def __deepcopy__(self, memo):
+        return RecordingCrop(self.seen)
+
+    def fit_resample(self, X, y=None):
+        self.seen.append(X.copy())
+        return self.inner.fit_resample(X, y)
+
+
+def test_augmenter_sees_training_sequences_without_validation_items(X_clustered):
+    pytest.importorskip("skrec.augmenters")
+    seen = []
+    est = TransformerRecommender(**TINY, max_epochs=2, patience=1, augmenter=RecordingCrop(seen))
+    est.fit(X_clustered)
+    (table,) = seen
+    # The table holds item indices (1-based) per user code, positions as time.
+    given = {
+        est.users_[user]: list(est.items_[rows.sort_values("timestamp")["item"] - 1])
+        for user, rows in table.groupby("user")
+    }
+    frame = pd.DataFrame(X_clustered, columns=["user", "item", "t"]).sort_values("t")
+    histories = frame.groupby("user")["item"].agg(list)
+    assert len(given) == len(histories) and all(len(h) >= 3 for h in histories)
+    for user, history in histories.items():
+        # Each history minus its last item (held out for validation): the
+        # augmenter never sees a validation item.
+        assert given[user] == history[:-1]
+    # The views change training: other weights than without the augmenter.
+    plain = TransformerRecommender(**TINY, max_epochs=2, patience=1).fit(X_clustered)
+    assert not np.allclose(plain.embed_items(plain.items_), est.embed_items(est.items_))
+
+
+def test_augmenter_inventing_items_is_an_error(X_clustered):
+    class Invent:
+        def fit_resample(self, X, y=None):
+            X = X.copy()
+            X.loc[0, "item"] = 10_000
+            return X, y
+
+    est = TransformerRecommender(**TINY, max_epochs=1, augmenter=Invent())
+    with pytest.raises(ValueError, match="keep item ids valid"):
+        est.fit(X_clustered)

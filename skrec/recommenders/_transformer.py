@@ -7,12 +7,14 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from skrec.recommenders._base import BaseRecommender
 from skrec.utils._optional import import_optional
+from skrec.utils.validation import check_interactions
 
 torch = import_optional("torch", "TransformerRecommender")
 import_optional("skorch", "TransformerRecommender")
@@ -86,9 +88,12 @@ class TransformerRecommender(BaseRecommender):
         disables validation: no item is held out, training runs ``max_epochs``
         epochs and keeps the last weights.
     augmenter : str, augmenter instance or None, default=None
-        Training-data augmentation of the interaction table, applied in ``fit``
-        only (a name from :func:`skrec.augmenters.available`, or an object with
-        ``fit_resample``); as for every skrec recommender.
+        Training-data augmentation, applied in ``fit`` only (a name from
+        :func:`skrec.augmenters.available`, or an object with
+        ``fit_resample``). It is applied to the users' training sequences
+        after the validation items are held out: e.g. ``"crop"`` adds a
+        cropped copy of each history as an extra training sequence. The
+        pseudo-users of such views train the model but are not in ``users_``.
     pretrain : {None, "mlm", "contrastive"}, default=None
         Self-supervision. ``"mlm"``: ``pretrain_epochs`` epochs of masked item
         prediction with bidirectional attention (BERT4Rec) before next-item
@@ -298,6 +303,53 @@ class TransformerRecommender(BaseRecommender):
         counts = np.bincount(users, minlength=len(self.users_))
         return np.split(items[by_user], np.cumsum(counts)[:-1])
 
+    def _augment(self, data):
+        """Leave the table as it is: ``augmenter`` applies to the training sequences.
+
+        :meth:`_fit_model` augments each user's history after the validation
+        item has been held out, so the augmenter's extra sequences (views under
+        pseudo-users) train the model but never contain a validation item, and
+        pseudo-users do not enter ``users_``.
+        """
+        return data
+
+    def _augment_sequences(self, histories: list[np.ndarray], n_items: int) -> list:
+        """``histories`` (item indices per user) after ``self.augmenter``.
+
+        The histories go to ``fit_resample`` as a table ``(user, item,
+        timestamp=position)``; the result is read back as one sequence per user
+        id it holds (real users, whose history a ``mode="replace"`` augmenter
+        may have changed, then any pseudo-users), positive rows in time order.
+        """
+        if self.augmenter is None or not histories:
+            return histories
+        from skrec.augmenters import resolve  # noqa: PLC0415 (registry loads plugins lazily)
+
+        lengths = [len(seq) for seq in histories]
+        table = pd.DataFrame(
+            {
+                "user": np.repeat(np.arange(len(histories)), lengths),
+                "item": np.concatenate(histories),
+                "timestamp": np.concatenate([np.arange(n) for n in lengths]),
+            }
+        )
+        X_new, y_new = resolve(self.augmenter).fit_resample(table, np.ones(len(table)))
+        out = check_interactions(X_new, y_new, name="augmented X")
+        order = out.order()
+        order = order[out.positive[order]]
+        items = out.items[order]
+        if not np.issubdtype(items.dtype, np.integer) and len(items):
+            items = items.astype(np.int64)
+        if len(items) and (items.min() < 1 or items.max() > n_items):
+            raise ValueError(
+                f"augmenter {self.augmenter!r} returned items that were not in the training "
+                "sequences; a sequence augmenter must keep item ids valid"
+            )
+        codes, _ = pd.factorize(out.users[order])
+        by_user = np.argsort(codes, kind="stable")
+        counts = np.bincount(codes, minlength=int(codes.max(initial=-1)) + 1)
+        return np.split(items[by_user].astype(np.int64), np.cumsum(counts)[:-1])
+
     def _fit_model(self, R, data, previous) -> None:
         if self.embedding_dim % self.n_heads:
             raise ValueError(
@@ -308,13 +360,15 @@ class TransformerRecommender(BaseRecommender):
         sequences = self._user_sequences(data)
         n_items = len(self.items_)
         hold_out = self.patience is not None
-        train, valid_users = [], []
+        histories, valid_users = [], []
         for user, seq in enumerate(sequences):
             if hold_out and len(seq) >= 3:
                 valid_users.append(user)
                 seq = seq[:-1]
-            if len(seq) >= 2:
-                train.append(seq[-(self.max_len + 1) :])
+            histories.append(seq)
+        # Augmented after the hold-out, so no view contains a validation item.
+        histories = self._augment_sequences(histories, n_items)
+        train = [seq[-(self.max_len + 1) :] for seq in histories if len(seq) >= 2]
         if not train:
             warnings.warn(
                 "No user has two or more positive interactions, so there is no next item "
