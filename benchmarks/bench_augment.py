@@ -16,9 +16,9 @@ Two NDCG columns:
     the usual protocol: every item is ranked except the user's *original*
     training items.
 ``scorer_ndcg10``
-    skrec's ``make_ranking_scorer()`` (what ``GridSearchCV`` sees): it excludes
-    every item of the fitted ``interactions_``, augmented rows included, so
-    items added for a user by an augmenter can no longer be recommended to them.
+    skrec's ``make_ranking_scorer()`` (what ``GridSearchCV`` sees). It must
+    equal ``ndcg10``: ``recommend(exclude_seen=True)`` excludes what the user
+    did, never the rows an augmenter added for them.
 
 **Transformer**: ``TransformerRecommender`` with ``augmenter`` None / ``crop``
 / ``mask`` / ``reorder`` (one view per user added as an extra training
@@ -94,6 +94,10 @@ def configurations(quick: bool, seed: int) -> list[tuple[str, object]]:
     if not quick:
         configs += [
             ("similar_items(k=10, weight=0.1)", SimilarItemsAugmenter(k=10, weight=0.1)),
+            (
+                "similar_items(k=5, weight=0.3, shrinkage=0)",
+                SimilarItemsAugmenter(k=5, weight=0.3, shrinkage=0.0),
+            ),
             (
                 "negatives(1, popularity)",
                 NegativeSamplingAugmenter(1, strategy="popularity", random_state=seed),
@@ -294,10 +298,11 @@ def main() -> None:
         notes.append(
             f"**ALS** {e['als']}, regularization 0.05; {e['seeds']} seeds; each user's "
             f"training rows subsampled to {e['fraction']:.0%}. `ndcg10` excludes only the "
-            "original training items; `scorer_ndcg10` is skrec's scorer, which also excludes "
-            "augmented items. ALS (implicit) already treats every missing cell as a negative "
-            "of confidence 1, and a y = 0 row gets weight -1, i.e. the same confidence: with "
-            "alpha = 1, sampled negatives only change ALS when they are stronger (value < -1)."
+            "original training items; `scorer_ndcg10` is skrec's scorer, equal to it because "
+            "`recommend` never excludes augmented rows. ALS (implicit) already treats every "
+            "missing cell as a negative of confidence 1, and a y = 0 row gets weight -1, i.e. "
+            "the same confidence: with alpha = 1, sampled negatives only change ALS when they "
+            "are stronger (value < -1)."
             "\n\n" + verdicts(als_rows)
         )
     if "transformer" in parts:
@@ -319,7 +324,8 @@ def main() -> None:
         "(mean ± std over seeds).",
     )
     columns = list(dict.fromkeys(c for row in rows for c in row if c != "per_seed_ndcg10"))
-    write_results("augment", args, rows, notes="\n\n".join(notes), extra=extra, columns=columns)
+    name = "augment" if len(parts) > 1 else f"augment_{parts[0]}"
+    write_results(name, args, rows, notes="\n\n".join(notes), extra=extra, columns=columns)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -148,6 +149,38 @@ def test_item_neighbours_cosine_and_padding():
     assert (nbrs[3] == -1).all() and (sims[3] == 0).all()  # a zero vector has no neighbour
     assert nbrs[0].tolist() == [1, -1, -1]  # orthogonal items are not neighbours
     assert nbrs[1].tolist() == [0, 2, -1] and sims[1, 0] > sims[1, 1] > 0
+
+
+def rare_versus_shared():
+    """Item 1: users u0-u4. Item 2: shares u0-u2 with it, plus 9 users of its own.
+    Item 3: seen once, by u3. Plain cosine: cos(1, 3) = 1/sqrt(5) > cos(1, 2) = 3/sqrt(60)."""
+    rows = [[f"u{u}", 1] for u in range(5)] + [["u3", 3]]
+    rows += [[f"u{u}", 2] for u in [0, 1, 2, *range(10, 19)]]
+    return rows
+
+
+def test_shrinkage_prefers_neighbours_shared_by_many_users():
+    X = rare_versus_shared()
+    users, items = pd.factorize(np.array([r[0] for r in X]))[0], np.array([r[1] for r in X]) - 1
+    item_user = sp.csr_matrix((np.ones(len(X)), (items, users)))
+    plain, plain_sims = item_neighbours(item_user, k=1)
+    shrunk, shrunk_sims = item_neighbours(item_user, k=1, shrinkage=100.0)
+    assert plain[0, 0] == 2 and np.isclose(plain_sims[0, 0], 1 / np.sqrt(5))  # rare item wins
+    assert shrunk[0, 0] == 1  # three shared users beat one
+    assert np.isclose(shrunk_sims[0, 0], 3 / np.sqrt(60) * 3 / 103)
+    # Dense embeddings have no co-occurrence count: shrinkage leaves them alone.
+    emb = np.array([[1.0, 0.0], [0.8, 0.2], [0.0, 1.0]])
+    assert np.array_equal(item_neighbours(emb, 2, shrinkage=100.0)[1], item_neighbours(emb, 2)[1])
+
+
+def test_similar_items_shrinkage_is_used():
+    X = rare_versus_shared()
+    added = lambda aug: aug.fit_resample(X)[0].iloc[len(X) :]  # noqa: E731
+    # u4 has only item 1: it gets the rare item 3 without shrinkage, item 2 with it.
+    plain = added(SimilarItemsAugmenter(k=1, shrinkage=0.0))
+    shrunk = added(SimilarItemsAugmenter(k=1))
+    assert plain[plain["user"] == "u4"]["item"].tolist() == [3]
+    assert shrunk[shrunk["user"] == "u4"]["item"].tolist() == [2]
 
 
 def test_substitute_swaps_only_items_of_positive_rows(data):
