@@ -107,6 +107,28 @@ def test_unknown_users_get_popular_items(fitted):
     assert proba[0] >= proba[1]
 
 
+@pytest.mark.parametrize("est", ESTIMATORS, ids=ids)
+def test_users_with_only_negatives_are_ranked_like_unknown_users(est, X_clustered):
+    X = X_clustered[:, :2]
+    said_no = np.array([["newbie", X[0, 1]], ["newbie", X[1, 1]]], dtype=object)
+    model = clone(est).fit(np.vstack([X, said_no]), np.r_[np.ones(len(X)), 0, 0])
+    n = len(model.items_)
+    ranked, scores = model.recommend(["newbie", "nobody"], n=n)
+    # The popularity ranking of an unknown user, minus the two items newbie refused;
+    # a factor model alone would give newbie all-zero scores, i.e. an arbitrary order.
+    assert ranked[0, : n - 2].tolist() == [i for i in ranked[1] if i not in said_no[:, 1]]
+    assert np.isneginf(scores[0, n - 2 :]).all()
+    pairs = np.array([["newbie", i] for i in model.items_] + [["nobody", i] for i in model.items_])
+    s = model.decision_function(pairs)
+    np.testing.assert_allclose(s[:n], s[n:])
+    # One positive answer is signal: a personalising model's own scores take over.
+    if est in LEARNERS:
+        X_one = np.vstack([X, said_no, [["newbie", X[2, 1]]]])
+        model = clone(est).fit(X_one, np.r_[np.ones(len(X)), 0, 0, 1])
+        ranked, _ = model.recommend(["newbie", "nobody"], n=5)
+        assert ranked[0].tolist() != [i for i in ranked[1] if i not in X_one[-3:, 1]][:5]
+
+
 def test_handle_unknown_error(X_clustered):
     est = clone(ESTIMATORS[0]).set_params(handle_unknown="error").fit(X_clustered[:, :2])
     with pytest.raises(ValueError, match="not seen in fit.*'nobody'"):

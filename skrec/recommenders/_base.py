@@ -99,7 +99,10 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
 
     Unknown ids (``handle_unknown="popular"``): a user not seen in ``fit`` is
     scored by item popularity; an item not seen in ``fit`` gets the score of an
-    item nobody interacted with. ``handle_unknown="error"`` raises instead.
+    item nobody interacted with. ``handle_unknown="error"`` raises instead. A
+    known user with no positive interaction (only explicit negatives, e.g. "no"
+    answers in an active-learning loop) is scored by popularity too, and their
+    negatives are still excluded by ``recommend``.
 
     Calibration: after fitting, ``P(relevant)`` is a logistic function of the raw
     score, fitted on the training positives and an equal number of sampled
@@ -197,6 +200,7 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         cols = R.indices if positive.all() else R.indices[positive]
         self.item_popularity_ = np.bincount(cols, minlength=shape[1]).astype(np.float64)
         del positive, cols
+        self._no_positive = _rows_without_positive(R)
         self._fit_model(R, data, previous)
         with single_blas_thread():
             self._fit_calibration(R)
@@ -301,6 +305,7 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         if known.any():
             out[known] = self._score_pairs(u[known], i[known])
         cold_user = u < 0
+        cold_user[~cold_user] = self._no_positive[u[~cold_user]]
         if cold_user.any():
             out[cold_user] = self._fallback_decision(i[cold_user])
         # A known user with an unknown item: the lowest score the model gave in training.
@@ -417,12 +422,20 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
 
     def _candidate_scores(self, user_idx: np.ndarray, cand) -> np.ndarray:
         if cand is None:
-            return self._score_users(user_idx)
-        scores = np.empty((len(user_idx), len(cand)), dtype=np.float64)
-        known = cand >= 0
-        scores[:, known] = self._score_users(user_idx, cand[known])
-        if (~known).any():
-            scores[:, ~known] = self._score_floor
+            scores = self._score_users(user_idx)
+        else:
+            scores = np.empty((len(user_idx), len(cand)), dtype=np.float64)
+            known = cand >= 0
+            scores[:, known] = self._score_users(user_idx, cand[known])
+            if (~known).any():
+                scores[:, ~known] = self._score_floor
+        cold = self._no_positive[user_idx]
+        if cold.any():
+            # Known users without a positive interaction (e.g. only "no" answers in an
+            # active-learning loop) carry no preference signal: a factor model gives
+            # them all-zero scores. They are ranked like unknown users, by popularity.
+            items = np.arange(len(self.items_)) if cand is None else cand
+            scores[cold] = self._fallback_decision(items)
         return scores
 
     def _mask_seen(self, scores: np.ndarray, user_idx: np.ndarray, cand) -> None:
@@ -492,6 +505,14 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         tags.input_tags.string = True
         tags.classifier_tags.poor_score = True
         return tags
+
+
+def _rows_without_positive(R: sp.csr_matrix) -> np.ndarray:
+    """Boolean mask of the rows of ``R`` with no positive entry."""
+    if R.nnz == 0 or R.data.min() > 0:
+        return np.diff(R.indptr) == 0
+    positive = np.concatenate([[0], np.cumsum(R.data > 0, dtype=np.int64)])
+    return positive[R.indptr[1:]] == positive[R.indptr[:-1]]
 
 
 def _sample_entries(mask: np.ndarray, size: int, rng) -> np.ndarray:
