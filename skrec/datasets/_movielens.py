@@ -17,17 +17,19 @@ __all__ = ["load_movielens"]
 
 _BASE_URL = "https://files.grouplens.org/datasets/movielens/"
 
-# SHA-256 of the official GroupLens archives. These values were entered without
-# network access and MUST be re-verified on a networked machine
-# (`sha256sum ml-100k.zip ml-1m.zip ml-latest-small.zip`) before a release: a
-# wrong value makes every download fail loudly with ChecksumError, never
-# silently accept a bad file. Note that ml-latest-small is re-published by
-# GroupLens from time to time, which changes its hash.
+# SHA-256 of the official GroupLens archives, as listed in TensorFlow Datasets'
+# tensorflow_datasets/url_checksums/movielens.txt (read 2026-11; no network here
+# to hash the archives themselves). Projects that pin ml-100k.zip by the same
+# value also list its members' hashes, and those match the u.data and u.item
+# in ../shared/data. ml-latest-small is re-published by GroupLens from time to
+# time, which changes its hash: the value is that of the 2018-09 release. A
+# wrong value makes a download fail loudly with ChecksumError, never silently
+# accept a bad file.
 ARCHIVES: dict[str, RemoteFileMetadata] = {
     "100k": RemoteFileMetadata(
         "ml-100k.zip",
         _BASE_URL + "ml-100k.zip",
-        "50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c4f5f1a",
+        "50d2a982c66986937beb9ffb3aa76efe955bf3d5c6b761f4e3a7cd717c6a3229",
     ),
     "1m": RemoteFileMetadata(
         "ml-1m.zip",
@@ -37,7 +39,7 @@ ARCHIVES: dict[str, RemoteFileMetadata] = {
     "latest-small": RemoteFileMetadata(
         "ml-latest-small.zip",
         _BASE_URL + "ml-latest-small.zip",
-        "696d65a3dfceac7c45750ad32df2c259311a5a0dc5e8fa4f5d1adf96cd3c4fa3",
+        "696d65a3dfceac7c45750ad32df2c259311949efec81f0f144fdfb91ebc9e436",
     ),
 }
 
