@@ -129,6 +129,7 @@ def run_model(name: str, est, train, test) -> dict:
             s_to_best=pretrain_s + float(durations[: est.best_epoch_].sum()),
             pretrain_s=pretrain_s,
             valid_ndcg10_best=float(max(est.net_.history[:, "valid_ndcg"], default=np.nan)),
+            valid_ndcg10_by_epoch=[round(float(v), 5) for v in est.net_.history[:, "valid_ndcg"]],
         )
     return row
 
