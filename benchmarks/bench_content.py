@@ -76,6 +76,9 @@ def models(model: str, text, seed: int, quick: bool) -> dict:
         "hybrid (ALS + content)": HybridRecommender(
             [("als", als), ("text", content)], random_state=seed
         ),
+        "hybrid (learned weights)": HybridRecommender(
+            [("als", als), ("text", content)], weights="learn", random_state=seed
+        ),
     }
 
 

@@ -99,6 +99,17 @@ def test_blend_renormalises_weights_over_members_that_know_the_item():
     assert unknown[0, 1] < unknown[0, 0]
 
 
+def test_blend_orders_items_only_zero_weight_members_know_below_the_rest():
+    # "als" (weight 1) knows items 0-1; "text" (learned weight 0) knows all four.
+    als = np.array([[0.3, -0.4, np.nan, np.nan, np.nan]])
+    text = np.array([[5.0, 4.0, -1.0, 2.0, np.nan]])
+    out = _blend([als, text], np.array([1.0, 0.0]))[0]
+    assert out[0] == 0.3 and out[1] == -0.4  # weighted members decide where they can
+    # Items 2 and 3: below every scored item, in the text member's order; item 4
+    # (nobody knows it) last. Before, 2, 3 and 4 tied: cold items came out random.
+    assert out[1] > out[3] > out[2] > out[4]
+
+
 def test_normalisations():
     S = np.array([[3.0, 1.0, np.nan, 2.0, 2.0]])
     rank = _normalize(S, "rank")

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 from scipy.stats import rankdata
 from sklearn.base import MetaEstimatorMixin, _fit_context, clone
 from sklearn.utils import Bunch
@@ -41,7 +42,9 @@ class HybridRecommender(MetaEstimatorMixin, _BaseComposition, BaseRecommender):
     The hybrid knows the union of its members' items. A member that cannot
     score an item (a collaborative model and a cold item it never saw) does not
     drag it down: the item's score is the weighted mean over the members that
-    know it (the weights are renormalised over those members).
+    know it (the weights are renormalised over those members). Items that only
+    zero-weight members know (cold items when ``weights="learn"`` gave the
+    content member 0) rank after every scored item, in those members' order.
 
     Parameters
     ----------
@@ -351,7 +354,13 @@ def _normalize(S: np.ndarray, method: str) -> np.ndarray:
 
 
 def _blend(parts: list[np.ndarray], weights: np.ndarray) -> np.ndarray:
-    """Weighted mean over the members that know each entry; the row minimum elsewhere."""
+    """Weighted mean over the members that know each entry.
+
+    Entries no weighted member knows (e.g. cold items when the learned weight of
+    the content member is 0) are ranked after every scored entry of their row,
+    in the order of the equal-weight mean of the zero-weight members that know
+    them; entries nobody knows come last.
+    """
     total = np.zeros(parts[0].shape)
     wsum = np.zeros(parts[0].shape)
     for S, w in zip(parts, weights, strict=True):
@@ -362,12 +371,22 @@ def _blend(parts: list[np.ndarray], weights: np.ndarray) -> np.ndarray:
         wsum += w * known
     scored = wsum > 0
     out = np.divide(total, wsum, out=np.zeros_like(total), where=scored)
-    if not scored.all():
-        # Nobody (with weight) knows these items: rank them after every scored one.
-        low = np.where(scored, out, np.inf).min(axis=1, keepdims=True)
-        low = np.where(np.isfinite(low), low - 1.0, 0.0)
-        out = np.where(scored, out, low)
-    return out
+    if scored.all():
+        return out
+    low = np.where(scored, out, np.inf).min(axis=1, keepdims=True)
+    low = np.where(np.isfinite(low), low, 0.0)
+    # The zero-weight members' opinion, squashed into (low - 2, low - 1).
+    rest_total = np.zeros(parts[0].shape)
+    rest_n = np.zeros(parts[0].shape)
+    for S, w in zip(parts, weights, strict=True):
+        if w > 0:
+            continue
+        known = ~np.isnan(S)
+        rest_total[known] += S[known]
+        rest_n += known
+    rest = np.divide(rest_total, rest_n, out=np.zeros_like(rest_total), where=rest_n > 0)
+    fallback = np.where(rest_n > 0, low - 2.0 + expit(rest), low - 3.0)
+    return np.where(scored, out, fallback)
 
 
 def _holdout_latest(data, share: float) -> np.ndarray:
