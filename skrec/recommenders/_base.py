@@ -197,10 +197,11 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         self.n_features_in_ = 2 if data.timestamps is None else 3
         # Users with a positive interaction per item, counted on R's arrays (no copy of R).
         positive = R.data > 0
-        cols = R.indices if positive.all() else R.indices[positive]
+        all_positive = bool(positive.all())
+        cols = R.indices if all_positive else R.indices[positive]
         self.item_popularity_ = np.bincount(cols, minlength=shape[1]).astype(np.float64)
+        self._no_positive = _rows_without_positive(R.indptr, None if all_positive else positive)
         del positive, cols
-        self._no_positive = _rows_without_positive(R)
         self._fit_model(R, data, previous)
         with single_blas_thread():
             self._fit_calibration(R)
@@ -507,12 +508,15 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         return tags
 
 
-def _rows_without_positive(R: sp.csr_matrix) -> np.ndarray:
-    """Boolean mask of the rows of ``R`` with no positive entry."""
-    if R.nnz == 0 or R.data.min() > 0:
-        return np.diff(R.indptr) == 0
-    positive = np.concatenate([[0], np.cumsum(R.data > 0, dtype=np.int64)])
-    return positive[R.indptr[1:]] == positive[R.indptr[:-1]]
+def _rows_without_positive(indptr: np.ndarray, positive: np.ndarray | None) -> np.ndarray:
+    """Rows of a CSR matrix (``indptr``) with no positive entry.
+
+    ``positive`` masks the positive stored entries; None when all of them are.
+    """
+    if positive is None:
+        return np.diff(indptr) == 0
+    seen = np.concatenate([[0], np.cumsum(positive, dtype=np.int64)])
+    return seen[indptr[1:]] == seen[indptr[:-1]]
 
 
 def _sample_entries(mask: np.ndarray, size: int, rng) -> np.ndarray:

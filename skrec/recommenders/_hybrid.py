@@ -361,6 +361,20 @@ def _blend(parts: list[np.ndarray], weights: np.ndarray) -> np.ndarray:
     in the order of the equal-weight mean of the zero-weight members that know
     them; entries nobody knows come last.
     """
+    out, scored = _known_mean(parts, np.where(weights > 0, weights, 0.0))
+    if scored.all():
+        return out
+    low = np.where(scored, out, np.inf).min(axis=1, keepdims=True)
+    low = np.where(np.isfinite(low), low, 0.0)
+    # The zero-weight members' opinion, squashed into (low - 2, low - 1).
+    rest, rest_known = _known_mean(parts, (weights <= 0).astype(np.float64))
+    fallback = np.where(rest_known, low - 2.0 + expit(rest), low - 3.0)
+    return np.where(scored, out, fallback)
+
+
+def _known_mean(parts: list[np.ndarray], weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted mean of ``parts`` over their non-NaN entries (members of weight 0 skipped),
+    and where it is defined."""
     total = np.zeros(parts[0].shape)
     wsum = np.zeros(parts[0].shape)
     for S, w in zip(parts, weights, strict=True):
@@ -369,24 +383,8 @@ def _blend(parts: list[np.ndarray], weights: np.ndarray) -> np.ndarray:
         known = ~np.isnan(S)
         total[known] += w * S[known]
         wsum += w * known
-    scored = wsum > 0
-    out = np.divide(total, wsum, out=np.zeros_like(total), where=scored)
-    if scored.all():
-        return out
-    low = np.where(scored, out, np.inf).min(axis=1, keepdims=True)
-    low = np.where(np.isfinite(low), low, 0.0)
-    # The zero-weight members' opinion, squashed into (low - 2, low - 1).
-    rest_total = np.zeros(parts[0].shape)
-    rest_n = np.zeros(parts[0].shape)
-    for S, w in zip(parts, weights, strict=True):
-        if w > 0:
-            continue
-        known = ~np.isnan(S)
-        rest_total[known] += S[known]
-        rest_n += known
-    rest = np.divide(rest_total, rest_n, out=np.zeros_like(rest_total), where=rest_n > 0)
-    fallback = np.where(rest_n > 0, low - 2.0 + expit(rest), low - 3.0)
-    return np.where(scored, out, fallback)
+    defined = wsum > 0
+    return np.divide(total, wsum, out=np.zeros_like(total), where=defined), defined
 
 
 def _holdout_latest(data, share: float) -> np.ndarray:

@@ -299,9 +299,7 @@ class TransformerRecommender(BaseRecommender):
         order = order[data.positive[order]]
         users = self._user_index.get_indexer(data.users[order])
         items = self._item_index.get_indexer(data.items[order]) + 1
-        by_user = np.argsort(users, kind="stable")
-        counts = np.bincount(users, minlength=len(self.users_))
-        return np.split(items[by_user], np.cumsum(counts)[:-1])
+        return _group(users, items, len(self.users_))
 
     def _augment(self, data):
         """Leave the table as it is: ``augmenter`` applies to the training sequences.
@@ -323,32 +321,27 @@ class TransformerRecommender(BaseRecommender):
         """
         if self.augmenter is None or not histories:
             return histories
-        from skrec.augmenters import resolve  # noqa: PLC0415 (registry loads plugins lazily)
-
         lengths = [len(seq) for seq in histories]
-        table = pd.DataFrame(
-            {
-                "user": np.repeat(np.arange(len(histories)), lengths),
-                "item": np.concatenate(histories),
-                "timestamp": np.concatenate([np.arange(n) for n in lengths]),
-            }
+        table = check_interactions(
+            pd.DataFrame(
+                {
+                    "user": np.repeat(np.arange(len(histories)), lengths),
+                    "item": np.concatenate(histories),
+                    "timestamp": np.concatenate([np.arange(n) for n in lengths]),
+                }
+            )
         )
-        X_new, y_new = resolve(self.augmenter).fit_resample(table, np.ones(len(table)))
-        out = check_interactions(X_new, y_new, name="augmented X")
+        out = super()._augment(table)
         order = out.order()
         order = order[out.positive[order]]
-        items = out.items[order]
-        if not np.issubdtype(items.dtype, np.integer) and len(items):
-            items = items.astype(np.int64)
+        items = out.items[order].astype(np.int64, copy=False)
         if len(items) and (items.min() < 1 or items.max() > n_items):
             raise ValueError(
                 f"augmenter {self.augmenter!r} returned items that were not in the training "
                 "sequences; a sequence augmenter must keep item ids valid"
             )
         codes, _ = pd.factorize(out.users[order])
-        by_user = np.argsort(codes, kind="stable")
-        counts = np.bincount(codes, minlength=int(codes.max(initial=-1)) + 1)
-        return np.split(items[by_user].astype(np.int64), np.cumsum(counts)[:-1])
+        return _group(codes, items, int(codes.max(initial=-1)) + 1)
 
     def _fit_model(self, R, data, previous) -> None:
         if self.embedding_dim % self.n_heads:
@@ -527,3 +520,10 @@ class TransformerRecommender(BaseRecommender):
 
     def _embed_items(self, item_idx):
         return self.item_embeddings_[item_idx]
+
+
+def _group(codes: np.ndarray, items: np.ndarray, n_groups: int) -> list[np.ndarray]:
+    """``items`` split by ``codes`` (0..n_groups-1), keeping their order within a group."""
+    by_code = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes, minlength=n_groups)
+    return np.split(items[by_code], np.cumsum(counts)[:-1])
