@@ -15,15 +15,17 @@ from ._ranking import (
     precision_at_k,
     recall_at_k,
 )
-from ._scorer import make_ranking_scorer
+from ._scorer import find_recommender, make_ranking_scorer, ranking_score
 
 __all__ = [
     "catalog_coverage",
+    "find_recommender",
     "hit_rate_at_k",
     "make_ranking_scorer",
     "map_at_k",
     "mrr_at_k",
     "ndcg_at_k",
     "precision_at_k",
+    "ranking_score",
     "recall_at_k",
 ]

@@ -13,7 +13,7 @@ import pandas as pd
 from ..utils.validation import check_interactions
 from ._ranking import _KERNELS, _as_rankings, _check_k, _check_normalize, _hit_matrix
 
-__all__ = ["make_ranking_scorer", "ranking_score"]
+__all__ = ["find_recommender", "make_ranking_scorer", "ranking_score"]
 
 
 def _check_metric(metric, params: dict) -> None:
@@ -30,13 +30,85 @@ def _check_metric(metric, params: dict) -> None:
         _check_normalize(params["normalize"])
 
 
+def find_recommender(estimator):
+    """The fitted recommender that ranks for ``estimator``, and how held-out X reaches it.
+
+    A recommender ranks for itself; a scikit-learn or imbalanced-learn
+    ``Pipeline`` ranks with its last step, held-out rows passing through the
+    earlier steps' ``transform`` (imbalanced-learn skips its resamplers there,
+    as it does at predict time); a ``FrozenEstimator`` with the estimator it
+    freezes; a fitted search (``GridSearchCV`` ...) with its ``best_estimator_``.
+
+    Parameters
+    ----------
+    estimator : object
+        A fitted recommender, or one of the wrappers above around one.
+
+    Returns
+    -------
+    recommender : object
+        The object whose ``recommend`` is called.
+    transform : callable
+        Maps held-out ``X`` to what the recommender was fitted on.
+
+    Raises
+    ------
+    TypeError
+        When nothing inside ``estimator`` has a ``recommend`` method.
+
+    Examples
+    --------
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> from skrec import PopularityRecommender
+    >>> from skrec.metrics import find_recommender
+    >>> pipe = make_pipeline(FunctionTransformer(), PopularityRecommender())
+    >>> pipe.fit([[1, "a"], [2, "a"], [2, "b"]])  # doctest: +ELLIPSIS
+    Pipeline(...)
+    >>> type(find_recommender(pipe)[0]).__name__
+    'PopularityRecommender'
+    """
+    steps = []
+    current = estimator
+    for _ in range(32):  # wrappers nest, but never this deep
+        if callable(getattr(current, "recommend", None)):
+            return current, _chain(steps)
+        if hasattr(current, "steps") and isinstance(current.steps, list):
+            if len(current.steps) > 1:
+                steps.append(current[:-1])
+            current = current.steps[-1][1]
+        elif type(current).__name__ == "FrozenEstimator" and hasattr(current, "estimator"):
+            current = current.estimator
+        elif hasattr(current, "best_estimator_"):
+            current = current.best_estimator_
+        else:
+            break
+    name = type(estimator).__name__
+    inner = "" if current is estimator else f" (its innermost step is a {type(current).__name__})"
+    raise TypeError(
+        f"{name} cannot rank{inner}: ranking scorers need a fitted skrec recommender (an "
+        "object with a recommend method), alone or as the last step of a Pipeline"
+    )
+
+
+def _chain(steps: list):
+    def transform(X):
+        for step in steps:
+            X = step.transform(X)
+        return X
+
+    return transform
+
+
 def ranking_score(estimator, X, y=None, metric: str = "ndcg", k: int = 10, **metric_params):
     """A ranking metric of ``estimator.recommend`` against the positive rows of ``X``.
 
     Parameters
     ----------
     estimator : object
-        A fitted recommender with ``recommend(users, n, exclude_seen)``.
+        A fitted recommender with ``recommend(users, n, exclude_seen)``, or a
+        ``Pipeline``, ``FrozenEstimator`` or fitted search around one (see
+        :func:`find_recommender`).
     X : array-like of shape (n_rows, 2 or 3) or DataFrame
         Held-out interaction rows ``(user, item[, timestamp])``.
     y : array-like of shape (n_rows,), default=None
@@ -54,9 +126,34 @@ def ranking_score(estimator, X, y=None, metric: str = "ndcg", k: int = 10, **met
         The metric averaged over users with at least one positive row. Each
         user's top-``k`` list excludes the items seen in ``fit``; slots the
         estimator fills with score ``-inf`` (no candidate left) never count.
+
+    Raises
+    ------
+    TypeError
+        When ``estimator`` cannot rank.
+    ValueError
+        When ``X`` has no positive row, or the recommender returns lists of
+        the wrong shape or NaN scores.
+
+    Examples
+    --------
+    >>> from skrec import PopularityRecommender
+    >>> from skrec.metrics import ranking_score
+    >>> rec = PopularityRecommender().fit([[1, "a"], [2, "a"], [2, "b"], [3, "b"], [3, "c"]])
+    >>> ranking_score(rec, [[1, "b"]], metric="hit_rate", k=1)
+    1.0
     """
     _check_metric(metric, metric_params)
     k = _check_k(k)
+    recommender, transform = find_recommender(estimator)
+    name = type(recommender).__name__
+    n_rows = _n_rows(X)
+    X = transform(X)
+    if n_rows is not None and _n_rows(X) != n_rows:
+        raise ValueError(
+            f"the steps before {name} turned {n_rows} held-out rows into {_n_rows(X)}; "
+            "ranking scorers need one transformed row per held-out row"
+        )
     data = check_interactions(X, y)
     positive = data.positive
     if not positive.any():
@@ -66,24 +163,35 @@ def ranking_score(estimator, X, y=None, metric: str = "ndcg", k: int = 10, **met
         )
     data = data.take(positive)
     user_rows, users = pd.factorize(data.users)
-    recommend = getattr(estimator, "recommend", None)
-    if not callable(recommend):
-        raise TypeError(
-            f"{type(estimator).__name__} has no recommend method; ranking scorers need a "
-            "skrec recommender"
-        )
-    ids, scores = recommend(np.asarray(users), n=k, exclude_seen=True)
-    pred_ids, valid = _as_rankings(ids, k, name=f"{type(estimator).__name__}.recommend ids")
+    ids, scores = recommender.recommend(np.asarray(users), n=k, exclude_seen=True)
+    pred_ids, valid = _as_rankings(ids, k, name=f"{name}.recommend ids")
     scores = np.asarray(scores)
     if pred_ids.shape[0] != len(users) or scores.shape[:1] != (len(users),):
         raise ValueError(
-            f"{type(estimator).__name__}.recommend returned {pred_ids.shape[0]} rows of ids "
+            f"{name}.recommend returned {pred_ids.shape[0]} rows of ids "
             f"and {scores.shape[:1]} of scores for {len(users)} users"
+        )
+    if scores.dtype.kind == "f" and np.isnan(scores).any():
+        bad = np.flatnonzero(np.isnan(scores).any(axis=tuple(range(1, scores.ndim))))
+        raise ValueError(
+            f"{name}.recommend returned NaN scores for {len(bad)} of {len(users)} users "
+            f"(e.g. user {users[bad[0]]!r}); a NaN is neither a score nor an excluded slot "
+            "(-inf), so the metric is undefined. Did the model diverge?"
         )
     if scores.ndim == 2 and scores.shape[1] >= pred_ids.shape[1]:
         valid &= scores[:, : pred_ids.shape[1]] > -np.inf
     hits, n_rel = _hit_matrix(user_rows, data.items, pred_ids, valid, k)
     return _KERNELS[metric][0](hits, n_rel, k, **metric_params)
+
+
+def _n_rows(X):
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape):
+        return int(shape[0])
+    try:
+        return len(X)
+    except TypeError:
+        return None
 
 
 class _RankingScorer:
