@@ -74,8 +74,7 @@ def find_recommender(estimator):
         if callable(getattr(current, "recommend", None)):
             return current, _chain(steps)
         if hasattr(current, "steps") and isinstance(current.steps, list):
-            if len(current.steps) > 1:
-                steps.append(current[:-1])
+            steps.extend(step for _, step in current.steps[:-1] if _transforms(step))
             current = current.steps[-1][1]
         elif type(current).__name__ == "FrozenEstimator" and hasattr(current, "estimator"):
             current = current.estimator
@@ -89,6 +88,13 @@ def find_recommender(estimator):
         f"{name} cannot rank{inner}: ranking scorers need a fitted skrec recommender (an "
         "object with a recommend method), alone or as the last step of a Pipeline"
     )
+
+
+def _transforms(step) -> bool:
+    """Whether a pipeline step changes held-out rows (resamplers act only in fit)."""
+    if step is None or (isinstance(step, str) and step == "passthrough"):
+        return False
+    return not (hasattr(step, "fit_resample") and not hasattr(step, "transform"))
 
 
 def _chain(steps: list):
