@@ -236,7 +236,8 @@ def _one_test(a: np.ndarray, b: np.ndarray, method: str, alternative: str, zero_
     if not diff.any():  # identical per-user values: no evidence of any difference
         return 0.0, 1.0
     if method == "t":
-        if np.ptp(diff) == 0:  # a constant non-zero shift: t is infinite, p its limit 0
+        if np.ptp(diff) <= 1e-12 * np.abs(diff).max():
+            # a constant non-zero shift (up to rounding): t is infinite, p its limit 0
             sign = np.sign(diff[0])
             one_sided_wrong = alternative == ("greater" if sign < 0 else "less")
             return float(sign * np.inf), 1.0 if one_sided_wrong else 0.0
@@ -316,9 +317,10 @@ def paired_test(
     -----
     Degenerate differences give a defined answer, never NaN: when every
     user's difference is zero the statistic is 0 and p is 1 (no evidence of
-    a difference, whatever the test); for the t-test, a constant non-zero
-    difference gives an infinite statistic and p = 0 (the limit of the test)
-    or p = 1 for a one-sided alternative in the other direction.
+    a difference, whatever the test); for the t-test, a difference that is
+    the same non-zero value for every user (up to rounding) gives an
+    infinite statistic and p = 0 (the limit of the test), or p = 1 for a
+    one-sided alternative in the other direction.
 
     Examples
     --------
