@@ -32,15 +32,8 @@ from skrec.metrics import (
 )
 from skrec.metrics._stats import _bonferroni, _holm
 from skrec.model_selection import PerUserKFold
+from tests.test_metrics import METRICS
 
-METRICS = {
-    "ndcg": ndcg_at_k,
-    "recall": recall_at_k,
-    "precision": precision_at_k,
-    "hit_rate": hit_rate_at_k,
-    "map": map_at_k,
-    "mrr": mrr_at_k,
-}
 VARIANTS = [(name, {}) for name in METRICS] + [
     ("ndcg", {"gain": "exponential"}),
     ("map", {"normalize": "relevant"}),
@@ -235,7 +228,7 @@ def als(split):
 
 
 def test_evaluate_means_equal_the_scorers(als, split):
-    result = evaluate(als, split[1], k=(5, 10), random_state=0)
+    result = evaluate(als, split[1], k=np.array([5, 10]), random_state=0)
     assert list(result.per_user.columns) == [f"{m}@{k}" for m in METRICS for k in (5, 10)]
     assert result.per_user.index.name == "user"
     for column in result.per_user.columns:
@@ -507,6 +500,9 @@ def test_paired_test_several_metrics_and_evaluate_results(als, split):
         ref = stats.wilcoxon(model.per_user[metric] - base.per_user[metric])
         assert result.loc[("als", metric), "p_value"] == pytest.approx(ref.pvalue)
         assert result.loc[("als", metric), "baseline"] == base.summary.loc[metric, "mean"]
+    single = paired_test(base, model, method="wilcoxon")  # one evaluate() result, not a dict
+    np.testing.assert_array_equal(single["p_value"], result["p_value"])
+    assert single.index.get_level_values("model").unique().tolist() == ["model"]
     with pytest.raises(ValueError, match="different metric columns"):
         paired_test(base, model.per_user[["ndcg@10"]].assign(map=0.0))
 

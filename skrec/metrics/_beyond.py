@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..utils.validation import check_ids, check_interactions
+from ._ranking import _check_per_user
 from ._relevance import as_rankings, check_k
 from ._scorer import find_recommender
 
@@ -45,16 +46,12 @@ def _per_list_counts(n_rows: int, rows: np.ndarray, minimum: int, what: str) -> 
     return counts
 
 
-def _check_per_user(per_user) -> bool:
-    if not isinstance(per_user, bool | np.bool_):
-        raise TypeError(f"per_user must be True or False, got {per_user!r}")
-    return bool(per_user)
-
-
 # ------------------------------------------------------------------ novelty
 
 
 def _is_estimator(obj) -> bool:
+    if isinstance(obj, pd.DataFrame | pd.Series | Mapping | np.ndarray | list | tuple):
+        return False  # data, even with a column named "fit"
     return hasattr(obj, "fit") or hasattr(obj, "recommend")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from numbers import Integral
 
+import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
@@ -38,7 +39,10 @@ def _check_metrics(metrics) -> list[str]:
 
 
 def _check_ks(k) -> list[int]:
-    ks = [k] if isinstance(k, Integral) else list(k) if isinstance(k, Sequence) else None
+    if isinstance(k, Integral):
+        ks = [k]
+    else:
+        ks = list(k) if isinstance(k, Sequence | np.ndarray) and not isinstance(k, str) else None
     if not ks:
         raise ValueError(f"k must be a positive integer or a non-empty sequence of them, got {k!r}")
     ks = [check_k(v) for v in ks]

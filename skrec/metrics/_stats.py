@@ -353,7 +353,7 @@ def paired_test(
     base, base_indexed = _as_frame(baseline, "baseline")
     if len(base) < 2:
         raise ValueError(f"paired tests need at least 2 users, got {len(base)}")
-    if isinstance(models, Mapping):
+    if isinstance(models, Mapping) and not hasattr(models, "per_user"):  # not one evaluate()
         if not models:
             raise ValueError("models is empty: give at least one model to compare")
         named = dict(models)
