@@ -226,6 +226,8 @@ class EmbeddingCache:
         batch_size: int = 64,
         n_jobs: int | None = None,
         verbose: bool = False,
+        identity: str | None = None,
+        encoder=None,
     ) -> np.ndarray:
         """Embeddings of ``texts``, encoding only the texts this cache has not seen.
 
@@ -246,13 +248,21 @@ class EmbeddingCache:
             Threads of torch while encoding (see :func:`skrec.utils.effective_n_jobs`).
         verbose : bool, default=False
             Show the encoder's progress bar.
+        identity : str, default=None
+            The model part of the cache key; None is :func:`model_identity` of
+            ``model``. Give one with ``encoder`` when the encoder is not what
+            ``model`` names (e.g. a model fine-tuned from it), so that its
+            embeddings never mix with ``model``'s.
+        encoder : SentenceTransformer, default=None
+            A loaded model to encode the missing texts with, instead of
+            loading ``model``.
 
         Returns
         -------
         ndarray of shape (len(texts), dim), dtype float32
             One row per text; equal texts get equal rows.
         """
-        key = (model_identity(model), bool(normalize))
+        key = (model_identity(model) if identity is None else str(identity), bool(normalize))
         hashes = [text_hash(t) for t in texts]
         if not hashes:
             return np.zeros((0, 0), dtype=np.float32)
@@ -264,7 +274,8 @@ class EmbeddingCache:
                 missing = _missing(hashes, store)
             if missing:
                 first = dict(zip(hashes, texts, strict=True))
-                encoder = self.load_model(model, device, verbose=verbose)
+                if encoder is None:
+                    encoder = self.load_model(model, device, verbose=verbose)
                 with torch_threads(effective_n_jobs(n_jobs)):
                     rows = _encode(
                         encoder.encode, [first[h] for h in missing], normalize, batch_size, verbose
@@ -291,6 +302,50 @@ class EmbeddingCache:
                 if h in store:
                     store.move_to_end(h)
             return np.stack(out).astype(np.float32, copy=False)
+
+    def lookup(self, texts: Sequence[str], identity: str, *, normalize: bool = True):
+        """The cached embeddings of ``texts`` under ``identity``, or None if one is missing.
+
+        Nothing is encoded. With a ``directory``, rows written there (by this
+        or another process) count as cached.
+
+        Parameters
+        ----------
+        texts : sequence of str
+            The texts, in the order of the rows returned.
+        identity : str
+            The model part of the key (see :meth:`encode`).
+        normalize : bool, default=True
+            The normalisation part of the key.
+
+        Returns
+        -------
+        ndarray of shape (len(texts), dim) or None
+            The rows, or None when any text is not cached.
+
+        Examples
+        --------
+        >>> from skrec.utils import EmbeddingCache
+        >>> EmbeddingCache().lookup(["a text"], "some/model") is None
+        True
+        """
+        key = (str(identity), bool(normalize))
+        hashes = [text_hash(t) for t in texts]
+        if not hashes:
+            return None
+        with self._lock:
+            store = self._store.get(key, {})
+            if _missing(hashes, store) and self.directory is not None:
+                found = _read_disk(_disk_folder(self.directory, key), set(_missing(hashes, store)))
+                if found:
+                    self._add(key, found)
+                    store = self._store[key]
+            rows = [store.get(h) for h in hashes]
+            if any(row is None for row in rows):
+                return None
+            for h in dict.fromkeys(hashes):
+                store.move_to_end(h)
+            return np.stack(rows).astype(np.float32, copy=False)
 
     def _add(self, key, rows: dict[str, np.ndarray]) -> None:
         store = self._store.setdefault(key, OrderedDict())
