@@ -14,6 +14,7 @@ Built-ins:
 ``reorder``         shuffle of a random sub-window (sequence view)
 ``substitute``      swap items for similar ones
 ``similar_items``   add each positive's nearest neighbours as weak positives
+``text_neighbours`` the same with text-embedding neighbours; reaches cold items
 ``negatives``       sampled non-interactions as ``y = 0`` rows
 ==================  ==========================================================
 
@@ -38,6 +39,7 @@ from skrec.augmenters._base import BaseAugmenter, is_pseudo_user, make_frame, ps
 from skrec.augmenters._negatives import NegativeSamplingAugmenter
 from skrec.augmenters._sequence import CropAugmenter, MaskAugmenter, ReorderAugmenter
 from skrec.augmenters._similarity import SimilarItemsAugmenter, SubstituteAugmenter
+from skrec.augmenters._text import TextNeighboursAugmenter
 
 __all__ = [
     "BaseAugmenter",
@@ -49,6 +51,7 @@ __all__ = [
     "ReorderAugmenter",
     "SimilarItemsAugmenter",
     "SubstituteAugmenter",
+    "TextNeighboursAugmenter",
     "available",
     "get",
     "is_pseudo_user",
@@ -68,6 +71,7 @@ for _name, _cls in {
     "reorder": ReorderAugmenter,
     "substitute": SubstituteAugmenter,
     "similar_items": SimilarItemsAugmenter,
+    "text_neighbours": TextNeighboursAugmenter,
     "negatives": NegativeSamplingAugmenter,
 }.items():
     registry.add_builtin(_name, _cls)

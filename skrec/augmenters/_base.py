@@ -113,8 +113,9 @@ class BaseAugmenter(BaseEstimator, metaclass=ABCMeta):
     Subclasses implement ``_fit_resample(self, data)`` where ``data`` is the
     validated :class:`~skrec.utils.validation.Interactions`, and return
     ``(DataFrame, y)``; see :func:`make_frame`. Item ids in the output must exist
-    in the input; user ids too, except documented pseudo-users
-    (:func:`pseudo_user_id`).
+    in the input, or in a catalogue the augmenter was given (the ids of its
+    ``item_text`` mapping: cold items); user ids in the input too, except
+    documented pseudo-users (:func:`pseudo_user_id`).
 
     Examples
     --------

@@ -3,7 +3,8 @@
 A plain :class:`torch.nn.Module` with no side effects at import: item and
 position embeddings, pre-norm multi-head self-attention blocks
 (:func:`torch.nn.functional.scaled_dot_product_attention`) and an item table
-shared with the output layer. Index 0 of the item table is padding, indices
+shared with the output layer (learned per id, or built from item text: see
+:mod:`skrec.recommenders._item_representation`). Index 0 of the item table is padding, indices
 ``1..n_items`` are items and ``n_items + 1`` is the ``[MASK]`` token of masked
 item prediction and of the ``mask`` sequence augmenter.
 
@@ -17,6 +18,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from skrec.recommenders._item_representation import TextItems
 
 __all__ = ["SASRecModule", "trim_padding"]
 
@@ -87,6 +90,15 @@ class SASRecModule(nn.Module):
         Dropout on embeddings, attention weights and block outputs.
     max_len : int, default=50
         Longest sequence (number of position embeddings).
+    item_text : array-like of shape (n_items, text_dim), default=None
+        Frozen text embeddings of the items, for ``item_representation``
+        ``"text"`` or ``"both"`` (see :mod:`skrec.recommenders._item_representation`).
+    item_representation : {"id", "text", "both"}, default="id"
+        Item vectors from a learned id embedding, a projection of the text
+        embedding, or their sum.
+    known_items : array-like of bool of shape (n_items,), default=None
+        Items of the training sequences; under ``"both"`` the others use their
+        text part alone. None: all items.
 
     Examples
     --------
@@ -106,6 +118,9 @@ class SASRecModule(nn.Module):
         n_heads: int = 2,
         dropout: float = 0.2,
         max_len: int = 50,
+        item_text=None,
+        item_representation: str = "id",
+        known_items=None,
     ):
         super().__init__()
         if embedding_dim % n_heads:
@@ -123,11 +138,24 @@ class SASRecModule(nn.Module):
             _AttentionBlock(embedding_dim, n_heads, dropout) for _ in range(n_layers)
         )
         self.output_norm = nn.LayerNorm(embedding_dim)
+        self.text_items = None
+        if item_representation != "id":
+            if item_text is None:
+                raise ValueError(f"item_representation={item_representation!r} needs item_text")
+            self.text_items = TextItems(item_text, embedding_dim, item_representation, known_items)
         self.apply(_init_weights)
 
+    def embed(self, seq: torch.Tensor) -> torch.Tensor:
+        """Item vectors of the row indices ``seq`` (the input side of the item table)."""
+        if self.text_items is None:
+            return self.item_embedding(seq)
+        return self.text_items(self.item_embedding, seq)
+
     def item_table(self) -> torch.Tensor:
-        """Embeddings of items ``1..n_items``: the output layer's weights."""
-        return self.item_embedding.weight[1 : self.n_items + 1]
+        """Vectors of items ``1..n_items``: the output layer's weights."""
+        if self.text_items is None:
+            return self.item_embedding.weight[1 : self.n_items + 1]
+        return self.text_items.table(self.item_embedding)[1 : self.n_items + 1]
 
     def forward(self, seq: torch.Tensor, causal: bool = True) -> torch.Tensor:
         """Hidden state at every position of left-padded item sequences.
@@ -151,7 +179,7 @@ class SASRecModule(nn.Module):
             raise ValueError(f"sequences have {length} columns, more than max_len={self.max_len}")
         keep = seq != 0
         positions = torch.arange(self.max_len - length, self.max_len, device=seq.device)
-        x = self.item_embedding(seq) + self.position_embedding(positions)
+        x = self.embed(seq) + self.position_embedding(positions)
         x = self.input_dropout(self.input_norm(x)) * keep.unsqueeze(-1)
         # (batch, 1, query, key): padded keys are hidden; every query sees itself,
         # so that rows of pure padding never softmax over nothing (NaN).

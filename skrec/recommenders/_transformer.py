@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import os
 import warnings
+from collections.abc import Mapping
 from numbers import Integral, Real
 
 import numpy as np
@@ -12,10 +14,12 @@ import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from skrec.recommenders._base import BaseRecommender
+from skrec.recommenders._sentence import _DEFAULT_MODEL as _DEFAULT_TEXT_MODEL
+from skrec.utils._embedding_cache import EmbeddingCache, resolve_cache
 from skrec.utils._optional import import_optional
 from skrec.utils._sklearn_compat import Interval, StrOptions
 from skrec.utils._threads import effective_n_jobs, torch_threads
-from skrec.utils.validation import check_interactions
+from skrec.utils.validation import check_interactions, item_text_ids, item_texts
 
 torch = import_optional("torch", "TransformerRecommender")
 import_optional("skorch", "TransformerRecommender")
@@ -23,6 +27,7 @@ import_optional("skorch", "TransformerRecommender")
 from skorch.callbacks import EarlyStopping, LRScheduler  # noqa: E402
 from torch.optim.lr_scheduler import ReduceLROnPlateau  # noqa: E402
 
+from skrec.recommenders._item_representation import MODES, resolve_mode  # noqa: E402
 from skrec.recommenders._sasrec import SASRecModule  # noqa: E402
 from skrec.recommenders._transformer_training import (  # noqa: E402
     SequenceDataset,
@@ -55,6 +60,12 @@ class TransformerRecommender(BaseRecommender):
     each epoch (``valid_ndcg`` in ``net_.history``), the
     learning rate is halved when it stalls, training stops after ``patience``
     epochs without improvement and the best epoch's weights are restored.
+
+    With ``item_text``, item vectors can also come from the items' text
+    (``item_representation``): a frozen sentence-transformers model embeds
+    every text once (through ``cache``) and a learned projection maps it into
+    the model's space, so items that occur rarely or never in the sequences
+    (cold items, which join ``items_``) are still scored by what they are.
 
     Parameters
     ----------
@@ -113,6 +124,22 @@ class TransformerRecommender(BaseRecommender):
         ``view(seq, rng, mask_value) -> seq`` over int64 item indices
         (``1..n_items``; ``mask_value`` is the ``[MASK]`` token). Each view
         applies one of them, chosen at random.
+    item_text : mapping, pandas.Series or callable, default=None
+        Item id -> text (or a function of the id), as for
+        :class:`~skrec.SentenceTransformerRecommender`. Items of a mapping that
+        occur in no sequence (cold items) join ``items_`` and are scored from
+        their text.
+    text_model : str or path-like, default="sentence-transformers/all-MiniLM-L6-v2"
+        The sentence-transformers model (frozen) that embeds ``item_text``.
+    item_representation : {"auto", "id", "text", "both"}, default="auto"
+        Item vectors (input embeddings and output layer alike): ``"id"`` a
+        learned embedding per item; ``"text"`` a learned projection of the
+        item's text embedding; ``"both"`` their sum, where items absent from the
+        training sequences use the text part alone. ``"auto"`` is ``"both"``
+        when ``item_text`` is given, else ``"id"``.
+    cache : EmbeddingCache, str, path-like or None, default=None
+        Where the text embeddings outlive a fit (see
+        :class:`~skrec.utils.EmbeddingCache`); None encodes them at every fit.
     device : {"auto", "cpu", "cuda"} or str, default="auto"
         Torch device of training: ``"auto"`` is ``"cuda"`` when available,
         else ``"cpu"``; ``"cuda"`` (or ``"cuda:N"``) without CUDA raises.
@@ -148,6 +175,8 @@ class TransformerRecommender(BaseRecommender):
         product with ``item_embeddings_``.
     item_embeddings_ : ndarray of shape (n_items, embedding_dim)
         The item table (rows of ``embed_items``).
+    item_representation_ : str
+        The representation used: ``"id"``, ``"text"`` or ``"both"``.
     users_, items_ : ndarray
         Ids known from ``fit``, in index order.
     calibration_ : tuple of float
@@ -197,6 +226,10 @@ class TransformerRecommender(BaseRecommender):
         "mask_prob": [Interval(Real, 0, 1, closed="neither")],
         "contrastive_weight": [Interval(Real, 0, None, closed="left")],
         "contrastive_augmenters": [list, tuple],
+        "item_text": [None, Mapping, pd.Series, callable],
+        "text_model": [str, os.PathLike],
+        "item_representation": [StrOptions({"auto", *MODES})],
+        "cache": [None, str, os.PathLike, EmbeddingCache],
         "device": [str],
         "callbacks": [list, None],
         "random_state": ["random_state"],
@@ -226,6 +259,10 @@ class TransformerRecommender(BaseRecommender):
         mask_prob: float = 0.2,
         contrastive_weight: float = 0.1,
         contrastive_augmenters=_DEFAULT_VIEWS,
+        item_text=None,
+        text_model: str | os.PathLike = _DEFAULT_TEXT_MODEL,
+        item_representation: str = "auto",
+        cache=None,
         device: str = "auto",
         callbacks: list | None = None,
         random_state=None,
@@ -252,6 +289,10 @@ class TransformerRecommender(BaseRecommender):
         self.mask_prob = mask_prob
         self.contrastive_weight = contrastive_weight
         self.contrastive_augmenters = contrastive_augmenters
+        self.item_text = item_text
+        self.text_model = text_model
+        self.item_representation = item_representation
+        self.cache = cache
         self.device = device
         self.callbacks = callbacks
         self.random_state = random_state
@@ -300,6 +341,31 @@ class TransformerRecommender(BaseRecommender):
         return out
 
     # --------------------------------------------------------------- fitting
+    def _extra_items(self):
+        if self.item_text is None:
+            return None
+        return item_text_ids(self.item_text, "TransformerRecommender")
+
+    def _text_inputs(self, train: list[np.ndarray], n_items: int, device: str) -> dict:
+        """The item-representation arguments of the module (text embeddings, known items)."""
+        self.item_representation_ = resolve_mode(
+            self.item_representation, self.item_text is not None
+        )
+        if self.item_representation_ == "id":
+            return {}
+        texts = item_texts(self.item_text, self.items_, "TransformerRecommender")
+        embeddings = resolve_cache(self.cache).encode(
+            texts, self.text_model, device=device, n_jobs=self.n_jobs, verbose=self.verbose
+        )
+        known = np.zeros(n_items, dtype=bool)
+        if train:
+            known[np.concatenate(train) - 1] = True
+        return {
+            "module__item_text": embeddings,
+            "module__item_representation": self.item_representation_,
+            "module__known_items": known,
+        }
+
     def _user_sequences(self, data):
         """Each user's positive items as indices ``1..n_items``, in time order, and their weights.
 
@@ -401,6 +467,7 @@ class TransformerRecommender(BaseRecommender):
                 UserWarning,
                 stacklevel=4,
             )
+        text_inputs = self._text_inputs(train, n_items, device)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         cuda_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
         with torch.random.fork_rng(devices=cuda_devices):
@@ -409,7 +476,9 @@ class TransformerRecommender(BaseRecommender):
             self.pretrain_history_ = None
             pretrained = None
             if self.pretrain == "mlm" and train:
-                pretrain_net = self._make_net(n_items, "mlm", self.pretrain_epochs, [], device)
+                pretrain_net = self._make_net(
+                    n_items, "mlm", self.pretrain_epochs, [], device, text_inputs
+                )
                 padded = pad_left(train, self.max_len)
                 pretrain_net.fit(SequenceDataset(padded, padded))
                 self.pretrain_history_ = pretrain_net.history
@@ -430,6 +499,7 @@ class TransformerRecommender(BaseRecommender):
                 self._validation_callbacks(sequences, valid_users, n_items, rng)
                 + copy.deepcopy(list(self.callbacks or [])),
                 device,
+                text_inputs,
             )
             self.net_.initialize()
             if pretrained is not None:
@@ -480,7 +550,9 @@ class TransformerRecommender(BaseRecommender):
             ),
         ]
 
-    def _make_net(self, n_items: int, objective: str, max_epochs: int, callbacks: list, device):
+    def _make_net(
+        self, n_items: int, objective: str, max_epochs: int, callbacks: list, device, text_inputs
+    ):
         negative_cdf = None
         if self.negative_sampler == "popularity":
             negative_cdf = np.cumsum(self.item_popularity_ + 1e-3)
@@ -496,6 +568,7 @@ class TransformerRecommender(BaseRecommender):
             module__n_heads=self.n_heads,
             module__dropout=self.dropout,
             module__max_len=self.max_len,
+            **text_inputs,
             **criterion,
             optimizer=torch.optim.AdamW,
             optimizer__weight_decay=self.weight_decay,

@@ -19,6 +19,7 @@ Built-ins:
 ``uncertainty_diversity``   ranked batch mode (Cardoso et al. 2017)
 ``popularity``              most popular items first (Rashid et al. 2002)
 ``popularity_entropy``      popular and divisive items first (Rashid et al. 2002)
+``text_coverage``           popular items that cover the catalogue's text space
 ==========================  ===================================================
 
 Third-party samplers are found through the entry-point group
@@ -36,6 +37,7 @@ from __future__ import annotations
 import skrec.active  # noqa: F401  (modAL compatibility fix, DESIGN §6)
 from skrec._plugins import PluginConflictError, PluginWarning, Registry
 from skrec.samplers._base import BaseSampler, find_recommenders, select_top
+from skrec.samplers._coverage import TextCoverageSampler
 from skrec.samplers._diversity import DiversitySampler, UncertaintyDiversitySampler
 from skrec.samplers._popularity import PopularityEntropySampler, PopularitySampler
 from skrec.samplers._uncertainty import (
@@ -55,6 +57,7 @@ __all__ = [
     "PopularityEntropySampler",
     "PopularitySampler",
     "RandomSampler",
+    "TextCoverageSampler",
     "UncertaintyDiversitySampler",
     "UncertaintySampler",
     "available",
@@ -77,6 +80,7 @@ for _name, _cls in {
     "uncertainty_diversity": UncertaintyDiversitySampler,
     "popularity": PopularitySampler,
     "popularity_entropy": PopularityEntropySampler,
+    "text_coverage": TextCoverageSampler,
 }.items():
     registry.add_builtin(_name, _cls)
 del _name, _cls

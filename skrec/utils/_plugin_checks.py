@@ -13,9 +13,10 @@ with a message naming the broken rule:
   random generator; without ``random_state`` the output must be deterministic;
 - outputs have the documented shapes and types; batches are distinct rows;
 - inputs are never modified;
-- augmenters keep ids valid: every output item exists in the input, and every
-  output user too, or is a documented pseudo-user
-  (:func:`skrec.augmenters.pseudo_user_id`).
+- augmenters keep ids valid: every output item exists in the input or in the
+  catalogue the augmenter was given (the ids of an ``item_text`` mapping,
+  where cold items come from), and every output user exists in the input or
+  is a documented pseudo-user (:func:`skrec.augmenters.pseudo_user_id`).
 """
 
 from __future__ import annotations
@@ -257,6 +258,17 @@ def _augmenter_inputs():
     }
 
 
+def _catalogue(obj) -> set:
+    """Item ids an augmenter was given beyond the input: the keys of its ``item_text`` mapping."""
+    from skrec.utils.validation import item_text_ids  # noqa: PLC0415
+
+    item_text = obj.get_params(deep=False).get("item_text")
+    if item_text is None:
+        return set()
+    ids = item_text_ids(item_text, _name(obj))
+    return set() if ids is None else set(ids.tolist())
+
+
 def check_augmenter(augmenter) -> None:
     """Check that ``augmenter`` honours the skrec augmenter contract.
 
@@ -311,7 +323,7 @@ def check_augmenter(augmenter) -> None:
             check_interactions(X_new, y_new, name="X_new")
         except (TypeError, ValueError) as exc:
             _fail(obj, f"returned invalid interactions ({label}): {exc}")
-        items = set(X["item"])
+        items = set(X["item"]) | _catalogue(obj)
         bad_items = [i for i in pd.unique(X_new["item"]) if i not in items]
         if bad_items:
             _fail(obj, f"returned item ids not in the input: {bad_items[:5]} ({label})")
