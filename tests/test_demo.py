@@ -84,42 +84,50 @@ def test_installed_console_script():
     assert proc.returncode == 0 and skrec.__version__ in proc.stdout
 
 
-def test_help_shows_examples_and_exit_status():
+def test_help_shows_examples_and_exit_status(capsys):
     proc = _skrec("--help")
     assert proc.returncode == 0, proc.stderr
     assert "examples:" in proc.stdout and "exit status:" in proc.stdout
     assert "skrec demo --dataset movielens --download" in proc.stdout
-    demo = _skrec("demo", "--help")
-    assert demo.returncode == 0
+    with pytest.raises(SystemExit) as exc:
+        main(["demo", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
     for option in ("--dataset", "--data-home", "--quick", "--download", "--no-download"):
-        assert option in demo.stdout
-    assert "examples:" in demo.stdout
+        assert option in out
+    assert "examples:" in out
 
 
-def test_wrong_command_line_exits_2():
-    for args in ((), ("demo", "--dataset", "nope"), ("demo", "--download", "--no-download")):
-        proc = _skrec(*args)
-        assert proc.returncode == 2, args
-        assert "Traceback" not in proc.stderr
-        assert proc.stderr.strip().splitlines()[-1].startswith("skrec")
+@pytest.mark.parametrize(
+    "argv", [[], ["demo", "--dataset", "nope"], ["demo", "--download", "--no-download"]]
+)
+def test_wrong_command_line_exits_2(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("skrec")
 
 
-def test_movielens_without_data_is_a_one_line_error(tmp_path):
+def test_movielens_without_data_is_a_one_line_error(tmp_path, capsys):
     """`skrec demo --dataset movielens --no-download` without data: no traceback, no download."""
-    for args in (("--no-download",), ()):
-        proc = _skrec("demo", "--dataset", "movielens", *args, "--data-home", str(tmp_path))
-        _assert_one_line_error(
-            proc, "MovieLens-100K not found in", str(tmp_path / "ml-100k"), "--download"
-        )
-        assert proc.stdout == ""
+    proc = _skrec("demo", "--dataset", "movielens", "--no-download", "--data-home", str(tmp_path))
+    _assert_one_line_error(
+        proc, "MovieLens-100K not found in", str(tmp_path / "ml-100k"), "--download"
+    )
+    assert proc.stdout == ""
     assert list(tmp_path.iterdir()) == []
+    # the default is the same: never download unless asked
+    assert main(["demo", "--dataset", "movielens", "--data-home", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.startswith("skrec demo: error: MovieLens-100K not found")
 
 
-def test_damaged_movielens_copy_is_a_one_line_error(tmp_path):
+def test_damaged_movielens_copy_is_a_one_line_error(tmp_path, capsys):
     _write_100k(tmp_path / "ml-100k")  # 4 ratings: not the MovieLens-100K u.data
-    proc = _skrec("demo", "--dataset", "movielens", "--data-home", str(tmp_path))
-    line = _assert_one_line_error(proc, str(tmp_path / "ml-100k" / "u.data"))
-    assert "expected 100,000" in line
+    assert main(["demo", "--dataset", "movielens", "--data-home", str(tmp_path)]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("skrec demo: error: ")
+    assert str(tmp_path / "ml-100k" / "u.data") in lines[0]
+    assert "expected 100,000" in lines[0]
 
 
 def test_demo_offline_falls_back_and_shows_whole_install_hints(tmp_path):

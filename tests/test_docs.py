@@ -450,6 +450,55 @@ def test_readme_gives_the_docs_build_command():
     )
 
 
+def _ci_command(marker: str) -> str | None:
+    """The command ``.ci/run`` takes from README.md after ``<!-- marker -->``.
+
+    The same rule as its ``sed`` lines: from the marker to the first line that
+    ends with a fence, the first line that starts (after spaces) with
+    ``python -m venv``.
+    """
+    lines = (ROOT / "README.md").read_text().splitlines()
+    starts = [i for i, line in enumerate(lines) if f"<!-- {marker} -->" in line]
+    if not starts:
+        return None
+    for line in lines[starts[0] + 1 :]:
+        m = re.match(r"^ *(python -m venv.*)$", line)
+        if m:
+            return m[1]
+        if line.endswith("```"):
+            return None
+    return None
+
+
+def test_readme_commands_parse_as_ci_does():
+    assert "test-command" in (ROOT / ".ci" / "run").read_text()
+    test = _ci_command("test-command")
+    assert test is not None, "README.md: no test command where .ci/run looks for it"
+    steps = [step.strip() for step in test.split("&&")]
+    assert steps[-1] == "python -m pytest"
+    assert any(".[test]" in step and "./plugins/skrec-example-plugin" in step for step in steps)
+    docs = _ci_command("docs-command")
+    assert docs is not None and DOCS_BUILD in docs
+
+
+def test_readme_development_section_stands_alone():
+    """A contributor finds the quick subset, lint, the contract checks and the suite's time."""
+    text = (ROOT / "README.md").read_text()
+    development = text[text.index("## Development") :]
+    for needle in (
+        'python -m pytest -m "not slow"',
+        "ruff check .",
+        "ruff format --check .",
+        "contract.py",
+        "docs/contributing.md",
+        ".ci/run",
+    ):
+        assert needle in development, f"README's Development section does not mention {needle!r}"
+    assert re.search(r"about \d+ minutes", development), "the suite's duration is not given"
+    # the contract checks live outside the repository: the README must say so
+    assert "not in this repository" in development
+
+
 def test_conf_documents_the_same_command():
     assert DOCS_BUILD in (DOCS / "conf.py").read_text()
     assert QUICK_ENV in (DOCS / "conf.py").read_text()
