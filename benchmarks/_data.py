@@ -12,6 +12,7 @@ from skrec.datasets import load_movielens, load_sequences, make_interactions
 from skrec.metrics import hit_rate_at_k, ndcg_at_k
 from skrec.model_selection import PerUserKFold
 
+
 def movielens_positives():
     """MovieLens-100K ratings >= 4 as positive (user, item) rows, or None when absent."""
     try:

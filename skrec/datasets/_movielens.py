@@ -113,6 +113,13 @@ def load_movielens(
     is deleted and reported with :class:`~skrec.datasets.ChecksumError`; it is
     never read.
 
+    A local copy is checked before it is parsed: the ml-100k files against
+    their known SHA-256, the ml-1m and ml-latest-small files against their
+    known line counts (no hash of theirs is known). A file that fails, an
+    empty, binary or garbled file, ratings out of range, or a catalogue
+    (``u.item``, ``movies.dat``, ``movies.csv``) that lacks movies the ratings
+    use raise a ``ValueError`` naming the file; the file is left in place.
+
     Parameters
     ----------
     variant : {"100k", "1m", "latest-small"}, default="100k"
@@ -152,7 +159,9 @@ def load_movielens(
     Raises
     ------
     ValueError
-        If ``variant`` is not one of the supported names.
+        If ``variant`` is not one of the supported names, or a local file is
+        not the known file (truncated, damaged, another release) or cannot be
+        parsed; the message names the file.
     FileNotFoundError
         If there is no local copy and ``download=False``.
     ChecksumError
