@@ -24,6 +24,7 @@ import re
 import shlex
 import subprocess
 import sys
+import types
 from pathlib import Path
 from typing import NamedTuple
 
@@ -48,6 +49,8 @@ DOCUMENTED_MODULES = [
     "skrec.active",
     "skrec.datasets",
     "skrec.utils.estimator_checks",
+    "skrec.utils",
+    "skrec.utils.discovery",
 ]
 # Optional dependencies a public name or a guide snippet may need.
 OPTIONAL = {
@@ -393,8 +396,9 @@ def isolated_registries(monkeypatch):
     """Plugins a page registers in-process are forgotten after the test."""
     import skrec.augmenters
     import skrec.samplers
+    from skrec.recommenders import _registry
 
-    for registry in (skrec.samplers.registry, skrec.augmenters.registry):
+    for registry in (skrec.samplers.registry, skrec.augmenters.registry, _registry.registry):
         snapshot = {name: list(claims) for name, claims in registry._static.items()}
         monkeypatch.setattr(registry, "_static", snapshot)
 
@@ -410,7 +414,10 @@ def test_page_code_runs(page, docs_data, tmp_path, monkeypatch):
         pytest.skip("no code that runs")
     monkeypatch.chdir(tmp_path)  # snippets that write files write them here
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    namespace = {"__name__": f"docs_{page.stem}"}
+    # A real module, as a reader's script is: classes a page defines then pickle.
+    module = types.ModuleType(f"docs_{page.stem}")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    namespace = module.__dict__
     try:
         for block in blocks:
             where = _block_where(page, block)
