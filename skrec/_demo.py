@@ -85,6 +85,7 @@ def _text_model() -> str:
 
 def _candidates(item_text, quick: bool):
     from skrec import ALSRecommender, EASERecommender, PopularityRecommender
+    from skrec.utils import EmbeddingCache
 
     def als():
         return ALSRecommender(factors=32, regularization=1.0, alpha=5.0, random_state=0)
@@ -95,10 +96,14 @@ def _candidates(item_text, quick: bool):
         ("ALS", als),
     ]
 
+    # One cache for every text model of the demo (the hybrid refits its members to
+    # learn their weights): the catalogue is encoded once.
+    cache = EmbeddingCache()
+
     def text():
         from skrec import SentenceTransformerRecommender
 
-        return SentenceTransformerRecommender(model=_text_model(), item_text=item_text)
+        return SentenceTransformerRecommender(model=_text_model(), item_text=item_text, cache=cache)
 
     def hybrid():
         from skrec import HybridRecommender
