@@ -124,6 +124,19 @@ def test_scores_are_history_times_weights():
     )
 
 
+def test_pair_scores_equal_row_scores():
+    """The calibration's pair scoring (history x one column of B) equals whole-row scoring."""
+    X, y = weighted_dense(seed=4)
+    est = EASERecommender(l2=2.0).fit(X, y)
+    rng = np.random.default_rng(0)
+    users = rng.integers(0, len(est.users_), 500)
+    items = rng.integers(0, len(est.items_), 500)
+    rows = est._score_users(users)[np.arange(500), items]
+    np.testing.assert_allclose(est._score_pairs(users, items), rows, rtol=1e-5, atol=1e-6)
+    empty = np.array([], dtype=np.int64)
+    assert est._score_pairs(empty, empty).shape == (0,)
+
+
 def test_explicit_negatives_carry_no_weight():
     X = np.array([[0, 0], [0, 1], [1, 1], [1, 2], [2, 0], [2, 2], [2, 1]])
     y = np.array([1, 1, 1, 1, 1, 1, -1.0])
