@@ -46,7 +46,7 @@ from contextlib import nullcontext  # noqa: E402
 
 import numpy as np  # noqa: E402
 from _data import holdout  # noqa: E402
-from _harness import median, parse_args, write_results  # noqa: E402
+from _harness import median, parse_args, peak_rss_mib, write_results  # noqa: E402
 from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
 
 from skrec import EASERecommender  # noqa: E402
@@ -209,8 +209,11 @@ def run_dataset(label, X, args, peer, workdir: Path) -> dict:
             lenskit_recommend_s=lk["recommend_s"],
         )
         row["ndcg_equal_4dp"] = round(row["skrec_ndcg10"], 4) == round(row["lenskit_ndcg10"], 4)
+        row["lenskit_peak_rss_mib"] = reply["peak_rss_mib"]
+    row["skrec_peak_rss_mib"] = peak_rss_mib()
     for side in sides:
-        row[f"{side}_runs_s"] = [round(t, 3) for t in times[side]]
+        name = side if side == "skrec" else f"lenskit_{side}"
+        row[f"{name}_runs_s"] = [round(t, 3) for t in times[side]]
     return row
 
 
@@ -265,7 +268,10 @@ def main():
         "fit_ratio_incl_dataset divides by LensKit's Dataset + train; fit_ratio_vs_scipy by "
         "lenskit_scipy_fit_s. Split: one fold of PerUserKFold(5, seed 0); NDCG@10 of both "
         "top-10 lists (training items excluded; LensKit's from its default solver's model) by "
-        "skrec.metrics.ndcg_at_k; same_top10 = share of equal ids at equal ranks."
+        "skrec.metrics.ndcg_at_k; same_top10 = share of equal ids at equal ranks. "
+        "*_peak_rss_mib: each process's peak resident memory so far (interpreter, libraries "
+        "and data included; LensKit's process also holds torch); one dense float32 matrix of "
+        "10k items is 381 MiB."
     )
     if peer_note:
         notes = peer_note + " " + notes

@@ -175,6 +175,12 @@ def test_ill_conditioned_matrix_is_retried_in_float64(capsys):
     assert np.abs(est.coef_[2:, :2]).max() < 1e-6  # unrelated items get no weight
 
 
+def test_matrix_singular_even_in_float64_is_a_clear_error():
+    X, y = duplicated_pair()  # 2**22 + 1e-30 rounds to 2**22 in float64 too
+    with pytest.raises(ValueError, match="not numerically positive definite even in float64"):
+        EASERecommender(l2=1e-30, device="cpu").fit(X, y)
+
+
 def test_well_conditioned_fit_stays_float32_and_quiet(capsys):
     X, y = synthetic()
     est = EASERecommender(device="cpu").fit(X, y)

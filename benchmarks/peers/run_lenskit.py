@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import time
 import traceback
@@ -100,6 +101,7 @@ class Runner:
             "n_users": data.user_count,
             "n_items": data.item_count,
             "threads": _threads(),
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         }
 
     def recommend(self, req: dict) -> dict:

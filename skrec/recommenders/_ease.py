@@ -362,12 +362,15 @@ class EASERecommender(BaseRecommender):
         # calibration's few thousand pairs cost O(their history), not whole rows of
         # users x n_items (which, at 10k items, took a tenth of the fit).
         X = self._X
-        starts, stops = X.indptr[user_idx], X.indptr[user_idx + 1]
-        lengths = stops - starts
+        starts = X.indptr[user_idx]
+        lengths = X.indptr[user_idx + 1] - starts
         pair = np.repeat(np.arange(len(user_idx)), lengths)
-        offsets = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        cells = np.repeat(starts, lengths) + offsets
-        terms = X.data[cells] * self.coef_[X.indices[cells], np.repeat(item_idx, lengths)]
+        # Positions in X.indices/X.data of every pair's history, concatenated.
+        cells = np.arange(int(lengths.sum())) - np.repeat(
+            np.cumsum(lengths) - lengths - starts, lengths
+        )
+        flat = X.indices[cells].astype(np.int64) * self.coef_.shape[1] + np.asarray(item_idx)[pair]
+        terms = X.data[cells] * self.coef_.ravel().take(flat)
         return np.bincount(pair, weights=terms, minlength=len(user_idx))
 
     def _score_users(self, user_idx, item_idx=None):
