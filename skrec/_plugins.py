@@ -203,6 +203,10 @@ class Registry:
 
     def load(self, name: str) -> Callable:
         """The class or factory registered under ``name`` (not instantiated)."""
+        return self._claim(name)[1]
+
+    def _claim(self, name: str) -> tuple[str, Callable]:
+        """``(source, object)`` of the one claim on ``name``; the object must be callable."""
         if not isinstance(name, str):
             raise TypeError(f"a {self.kind} name must be a string, got {type(name).__name__}")
         self._discover()
@@ -215,7 +219,15 @@ class Registry:
             )
         if len(claims) > 1:
             raise PluginConflictError(_conflict_message(self, name, claims))
-        return claims[0][1]
+        source, obj = claims[0]
+        if not callable(obj):
+            raise TypeError(
+                f"{self.kind} plugin {name!r} from {source} is a {type(obj).__name__} "
+                f"({obj!r:.60}), not a class or factory; its entry point in group "
+                f"{self.group!r} must name a class deriving from {self.base.__name__} or a "
+                "function returning one"
+            )
+        return source, obj
 
     def get(self, name: str, **params) -> Any:
         """A new instance of the plugin ``name``, built with ``params``.
@@ -232,14 +244,15 @@ class Registry:
         object
             The plugin instance.
         """
-        factory = self.load(name)
+        source, factory = self._claim(name)
         obj = factory(**params)
         if not hasattr(obj, self.required) or (
             self.required == "__call__" and isinstance(obj, type)
         ):
             raise TypeError(
-                f"{self.kind} plugin {name!r} ({_qualname(factory)}) produced {obj!r}, which has "
-                f"no {self.required!r}; plugins should derive from {self.base.__name__}"
+                f"{self.kind} plugin {name!r} from {source} ({_qualname(factory)}) produced "
+                f"{obj!r:.60}, which has no {self.required!r}; plugins should derive from "
+                f"{self.base.__name__}"
             )
         return obj
 

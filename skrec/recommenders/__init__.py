@@ -9,6 +9,7 @@ import importlib
 from skrec.recommenders._als import ALSRecommender
 from skrec.recommenders._base import BaseRecommender
 from skrec.recommenders._ease import EASERecommender
+from skrec.recommenders._ids import PreviousFit
 from skrec.recommenders._popularity import PopularityRecommender
 
 _LAZY = {
@@ -23,6 +24,7 @@ __all__ = [
     "EASERecommender",
     "HybridRecommender",
     "PopularityRecommender",
+    "PreviousFit",
     "SentenceTransformerRecommender",
     "TransformerRecommender",
 ]

@@ -1,11 +1,17 @@
 """The example plugin passes skrec's plugin checks and is found by the registries."""
 
 import pytest
-from skrec_example_plugin import ColdnessSampler, DropRandomAugmenter
+from skrec_example_plugin import ColdnessSampler, CooccurrenceRecommender, DropRandomAugmenter
 
 import skrec.augmenters
 import skrec.samplers
-from skrec.utils.estimator_checks import check_augmenter, check_sampler
+from skrec.utils.estimator_checks import check_augmenter, check_sampler, parametrize_with_checks
+
+
+@parametrize_with_checks([CooccurrenceRecommender(k=5)])
+def test_recommender_conformance(estimator, check):
+    # skrec's conformance suite, used from a package outside skrec.
+    check(estimator)
 
 
 def test_sampler_contract():
