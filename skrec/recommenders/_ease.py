@@ -6,15 +6,14 @@ import importlib.util
 import os
 import sys
 import time
-from contextlib import nullcontext
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 from scipy.linalg import lapack
-from sklearn.utils._param_validation import Interval
 
 from skrec.recommenders._base import BaseRecommender
-from skrec.utils._threads import _controller
+from skrec.utils._sklearn_compat import Interval
+from skrec.utils._threads import blas_limit, effective_n_jobs
 
 __all__ = ["EASERecommender"]
 
@@ -161,11 +160,14 @@ class EASERecommender(BaseRecommender):
         installed and sees a GPU with room for the matrix, else ``"cpu"``.
         Scoring always runs on the CPU.
     n_jobs : int or None, default=None
-        Threads of the BLAS/LAPACK calls on the CPU. None keeps the limit in
-        force (the BLAS default, or that of an enclosing
-        ``threadpoolctl.threadpool_limits`` block); a positive number sets the
-        limit for the duration of ``fit`` only; ``-1`` uses every core
-        (``-2`` all but one, ...). No process-wide setting is changed.
+        Threads of the BLAS/LAPACK calls of ``fit`` on the CPU and of
+        ``recommend``'s user blocks: None uses the enclosing
+        :func:`joblib.parallel_config`'s ``n_jobs`` when it sets one, else as
+        many threads as BLAS may use now (every core, unless ``threadpoolctl``,
+        ``OMP_NUM_THREADS`` or a parallel search's worker limits it); ``-1``
+        every core (joblib's convention). The BLAS limit is lowered only
+        inside ``fit`` (never raised above a limit the caller set) and
+        restored after it.
     verbose : bool, default=False
         Print the size and time of each step, and say when the float32
         factorisation failed and was retried in float64.
@@ -225,11 +227,6 @@ class EASERecommender(BaseRecommender):
         **BaseRecommender._parameter_constraints,
         "l2": [Interval(Real, 0, None, closed="neither")],
         "device": [str],
-        "n_jobs": [
-            Interval(Integral, 1, None, closed="left"),
-            Interval(Integral, None, -1, closed="right"),
-            None,
-        ],
         "verbose": ["verbose"],
     }
 
@@ -282,13 +279,6 @@ class EASERecommender(BaseRecommender):
             return device
         raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {device!r}")
 
-    def _thread_limit(self):
-        """A context limiting BLAS threads to ``n_jobs`` (none when ``n_jobs`` is None)."""
-        if self.n_jobs is None:
-            return nullcontext()
-        n = self.n_jobs if self.n_jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + self.n_jobs)
-        return _controller().limit(limits=n, user_api="blas")
-
     def _say(self, message: str) -> None:
         if self.verbose:
             print(f"[EASERecommender] {message}", flush=True)
@@ -311,7 +301,7 @@ class EASERecommender(BaseRecommender):
         # Positive strengths only; R itself when it has nothing else (no copy).
         X = R if R.nnz == 0 or R.data.min() > 0 else R.maximum(0).tocsr()
         device = self._resolve_device(n_items)
-        with self._thread_limit():
+        with blas_limit(effective_n_jobs(self.n_jobs)):
             P = self._inverse(X, np.float32, device)
             if P is None:
                 self._check_memory(n_items, _DENSE_COPIES_FLOAT64, "float64 retry")
