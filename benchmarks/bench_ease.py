@@ -233,6 +233,7 @@ def main():
         print(message, file=sys.stderr)
         peer_note = message + "; skrec alone."
     rows, peer_info = [], None
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp, threadpool_limits(THREADS):
         try:
             import torch  # noqa: F401 -- torch threads = 1 here too (EASE on the CPU never uses it)
@@ -273,10 +274,22 @@ def main():
         "and data included; LensKit's process also holds torch); one dense float32 matrix of "
         "10k items is 381 MiB."
     )
+    load_after = os.getloadavg()
+    notes += (
+        f" Load average (1, 5, 15 min) before/after: {tuple(round(x, 2) for x in load_before)} / "
+        f"{tuple(round(x, 2) for x in load_after)} on {os.cpu_count()} CPUs: above the CPU "
+        "count, other processes shared the cores and every time is inflated (the ratios, from "
+        "alternating runs, less so)."
+    )
     if peer_note:
         notes = peer_note + " " + notes
     columns = [c for c in rows[0] if not c.endswith("_runs_s")] if rows else None
-    extra = {"peer": peer_info, "threads": THREADS, "l2": args.l2}
+    extra = {
+        "peer": peer_info,
+        "threads": THREADS,
+        "l2": args.l2,
+        "load_average": {"before": load_before, "after": load_after},
+    }
     write_results("ease", args, rows, notes=notes, extra=extra, columns=columns)
 
 
