@@ -28,7 +28,7 @@ from tests.test_datasets import _describe, _write_100k, _zip_bytes
 # unimportable (as on a machine without the extra) and any download attempt fails.
 _PRELUDE = textwrap.dedent(
     """
-    import importlib.abc, runpy, sys, urllib.request
+    import importlib.abc, importlib.util, runpy, sys, urllib.request
 
     BLOCKED = set({blocked!r})
 
@@ -37,6 +37,13 @@ _PRELUDE = textwrap.dedent(
             if name.split(".")[0] in BLOCKED:
                 raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
             return None
+
+    _find_spec = importlib.util.find_spec
+
+    def _find_spec_unless_blocked(name, package=None):  # as when it is not installed
+        return None if name.split(".")[0] in BLOCKED else _find_spec(name, package)
+
+    importlib.util.find_spec = _find_spec_unless_blocked
 
     def _no_network(url, *args, **kwargs):
         raise AssertionError(f"the command line tried to download {{url}}")
@@ -137,7 +144,7 @@ def test_demo_offline_falls_back_and_shows_whole_install_hints(tmp_path):
     assert "MovieLens-100K not found in" in proc.stderr and "--download" in proc.stderr
     assert "Data: synthetic" in proc.stdout
     for model in ("Popularity", "EASE", "ALS"):
-        assert f"\n{model} " in proc.stdout  # a row of the table
+        assert f"\n{model} " in proc.stdout, proc.stdout  # a row of the table
     skipped = [line for line in proc.stdout.splitlines() if "skipped" in line]
     assert len(skipped) >= 3, proc.stdout  # Content, Hybrid, Transformer
     hints = {'pip install "scikit-recommend[text]"', 'pip install "scikit-recommend[transformer]"'}
