@@ -1,7 +1,8 @@
 """Recommender estimators.
 
-``TransformerRecommender`` and ``SentenceTransformerRecommender`` load lazily:
-importing this package never imports torch or sentence-transformers.
+``TransformerRecommender``, ``SentenceTransformerRecommender`` and
+``SparkALSRecommender`` load lazily: importing this package never imports
+torch, sentence-transformers or pyspark.
 """
 
 import importlib
@@ -15,6 +16,7 @@ _LAZY = {
     "TransformerRecommender": "skrec.recommenders._transformer",
     "SentenceTransformerRecommender": "skrec.recommenders._sentence",
     "HybridRecommender": "skrec.recommenders._hybrid",
+    "SparkALSRecommender": "skrec.recommenders._spark_als",
 }
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "HybridRecommender",
     "PopularityRecommender",
     "SentenceTransformerRecommender",
+    "SparkALSRecommender",
     "TransformerRecommender",
 ]
 

@@ -1,0 +1,804 @@
+"""Implicit-feedback ALS trained by Spark MLlib, behind skrec's recommender contract."""
+
+from __future__ import annotations
+
+import time
+import weakref
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
+from sklearn.utils.validation import check_is_fitted, check_random_state
+
+from skrec.recommenders._base import _CALIBRATION_PAIRS, BaseRecommender, _fit_platt
+from skrec.recommenders._spark_data import (
+    as_matrix,
+    as_numpy,
+    check_classic,
+    check_spark_interactions,
+    from_spark,
+    import_spark,
+    index_ids,
+    is_session,
+    is_spark_frame,
+    quiet,
+    resolve_session,
+    to_spark,
+)
+from skrec.recommenders._spark_serving import (
+    USER_SIDE,
+    ItemSide,
+    recommend_frame,
+    spark_type,
+    user_rows_from_arrays,
+)
+from skrec.utils._threads import single_blas_thread
+from skrec.utils.validation import check_ids
+
+__all__ = ["SparkALSRecommender"]
+
+_LEVELS = {
+    "MEMORY_ONLY",
+    "MEMORY_ONLY_2",
+    "MEMORY_AND_DISK",
+    "MEMORY_AND_DISK_2",
+    "DISK_ONLY",
+    "DISK_ONLY_2",
+    "DISK_ONLY_3",
+    "OFF_HEAP",
+}
+#: Fitted attributes that are JVM handles: never pickled, never copied into an ALSRecommender.
+_SPARK_SIDE = ("spark_model_", "_spark_train", "_spark_users", "_spark_session", "_release")
+#: The smallest rating handed to Spark for a positive of confidence 1 (see Notes).
+_EPS = 1e-6
+
+
+class SparkALSRecommender(BaseRecommender):
+    """Alternating least squares for implicit feedback, trained by Spark MLlib.
+
+    The same model as :class:`ALSRecommender` (Hu, Koren & Volinsky, 2008),
+    fitted by :class:`pyspark.ml.recommendation.ALS` with ``implicitPrefs=True``
+    so that the data never has to fit on one machine. ``X`` is what every skrec
+    estimator takes (pandas, numpy) **or a Spark DataFrame** with columns
+    ``user``, ``item`` and optionally ``rating`` (the feedback ``y``) and
+    ``timestamp``. A Spark DataFrame is checked, id-mapped and aggregated by
+    Spark jobs, following the data contract (``y <= 0`` is an explicit
+    negative, duplicate pairs are summed); its rows are never collected.
+
+    Parameters
+    ----------
+    factors : int, default=100
+        Number of latent factors (Spark's ``rank``).
+    regularization : float, default=0.01
+        L2 regularisation. With ``parametrization="implicit"`` it has
+        implicit's meaning and is converted to Spark's ``regParam`` (see
+        Notes); with ``"spark"`` it is ``regParam``.
+    alpha : float, default=1.0
+        Confidence scaling, in the meaning ``parametrization`` names.
+    iterations : int, default=15
+        ALS sweeps (Spark's ``maxIter``).
+    parametrization : {"implicit", "spark"}, default="implicit"
+        ``"implicit"``: ``factors``, ``regularization`` and ``alpha`` mean what
+        they mean for :class:`ALSRecommender` (and implicit), so one grid
+        serves both estimators. ``"spark"``: they go to Spark's ALS unchanged
+        and ``y`` is Spark's ``rating``, as in an existing MLlib pipeline.
+    nonnegative : bool, default=False
+        Non-negative factors (Spark's NNLS solver).
+    num_user_blocks, num_item_blocks : int, default=10
+        Spark's ``numUserBlocks`` / ``numItemBlocks``: how many partitions the
+        users and items are split into. Part of the model: the initial
+        factors are drawn per block.
+    num_partitions : int or None, default=None
+        Partitions of the tables skrec sends to Spark from the driver (the
+        training table of a local ``X``, the user rows of
+        :meth:`recommend_all` after a local fit); None leaves Spark's default.
+    checkpoint_interval : int, default=10
+        Spark's ``checkpointInterval`` (-1 never; effective only when the
+        SparkContext has a checkpoint directory).
+    intermediate_storage_level, final_storage_level : str, default="MEMORY_AND_DISK"
+        Spark storage levels of ALS's intermediate and final data; the first
+        is also used for the aggregated training table kept for ``recommend``.
+    spark : SparkSession, dict or None, default=None
+        The session for local ``X`` (a Spark DataFrame always uses its own):
+        a session; a dict of Spark settings, passed to
+        ``SparkSession.builder.config(...).getOrCreate()``; or None, the
+        active session, else a new local one (``local[*]``, ``driver_memory``,
+        reported when ``verbose``). ``clone`` shares a session instead of
+        copying it, and pickling stores None in its place.
+    driver_memory : str, default="2g"
+        ``spark.driver.memory`` of the local session started when there is none.
+    random_state : int, RandomState instance or None, default=None
+        Seed of Spark's factor initialisation (an int is passed as ``seed``)
+        and of the calibration sample.
+    verbose : bool, default=False
+        Report the session, each Spark phase and its duration.
+    augmenter : str, augmenter instance or None, default=None
+        Training-data augmentation (local ``X`` only), as for every skrec recommender.
+    handle_unknown : {"popular", "error"}, default="popular"
+        What to do with users or items not seen in ``fit`` at predict time.
+
+    Attributes
+    ----------
+    spark_model_ : pyspark.ml.recommendation.ALSModel
+        The fitted Spark model (not pickled).
+    spark_params_ : dict
+        The parameters given to Spark's ``ALS`` after the mapping of ``parametrization``.
+    user_factors_ : ndarray of shape (n_users, factors)
+        Present when the user factors are on the driver: after a fit on local
+        ``X`` and in an unpickled model. After a fit on a Spark DataFrame they
+        stay in Spark (``spark_model_.userFactors``) until :meth:`to_als` or
+        pickling brings them.
+    item_factors_ : ndarray of shape (n_items, factors)
+        Always on the driver (broadcast to the executors by ``recommend``).
+    users_, items_ : ndarray
+        Ids known from ``fit``, in index order.
+    interactions_ : scipy.sparse.csr_matrix or None
+        The training matrix; None after a fit on a Spark DataFrame, whose
+        interactions stay in Spark.
+    calibration_ : tuple of float
+        ``(a, b)`` of ``P(relevant) = sigmoid(a * score + b)``.
+
+    See Also
+    --------
+    ALSRecommender : The single-machine model (implicit); :meth:`to_als` converts to it.
+
+    Notes
+    -----
+    **What lives on the driver.** Always: the user and item ids, the item
+    factors, per-item popularity and the calibration (O(users + items x
+    factors)). After a fit on local ``X`` also the data and the user factors.
+    After a fit on a Spark DataFrame the interactions and the user factors stay
+    in Spark: ``recommend`` fetches the requested users' rows on the executors
+    and collects only their top-n; :meth:`recommend_all` returns a lazy Spark
+    DataFrame; ``decision_function`` fetches the factors of the users it
+    scores. :meth:`to_als` and pickling bring the user factors and the
+    training matrix to the driver (8 bytes per training pair, plus
+    ``factors`` floats per user).
+
+    **implicit and Spark solve the same objective, parametrised differently.**
+    For an interaction of weight ``w`` implicit uses confidence ``c = alpha *
+    |w|`` and adds ``(c - 1) y y^T`` to a user's normal equations (and ``c y``
+    to the right-hand side when ``w > 0``), with a constant ``regularization``.
+    Spark uses confidence ``1 + alpha_s * |r|`` for a rating ``r`` (preference
+    1 only when ``r > 0``) and multiplies ``regParam`` by each user's (item's)
+    number of positive ratings (ALS-WR). With ``parametrization="implicit"``
+    skrec hands Spark ``alpha_s = 1`` and ratings ``r = c - 1`` (at least
+    1e-6 for a positive, so that it stays a positive: an exact match of
+    implicit's equations up to 1e-6 relative), and ``regParam =
+    regularization / m`` where ``m = 2 * positives / (n_users + n_items)`` is
+    the mean number of positives per factor row, so that the mean penalty per
+    row equals implicit's. Not reproducible in Spark: positives with ``c < 1``
+    (implicit then weighs them below an unobserved cell; Spark cannot, they
+    get confidence 1) and implicit's equal penalty on rows of unequal
+    activity. The solvers differ too (Spark: Cholesky, items first, Gaussian
+    initialisation; implicit: 3 conjugate-gradient steps, users first,
+    uniform), so factors differ while quality agrees (``docs/scaling.md``).
+
+    Examples
+    --------
+    >>> from skrec import SparkALSRecommender
+    >>> from skrec.datasets import make_interactions
+    >>> data = make_interactions(n_users=60, n_items=30, n_interactions=600, random_state=0)
+    >>> rec = SparkALSRecommender(factors=4, iterations=3, num_user_blocks=2,
+    ...                           num_item_blocks=2, random_state=0)
+    >>> rec = rec.fit(data.X)  # doctest: +SKIP
+    >>> ids, scores = rec.recommend(data.X["user"].unique()[:2], n=3)  # doctest: +SKIP
+    >>> ids.shape  # doctest: +SKIP
+    (2, 3)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseRecommender._parameter_constraints,
+        "factors": [Interval(Integral, 1, None, closed="left")],
+        "regularization": [Interval(Real, 0, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "iterations": [Interval(Integral, 1, None, closed="left")],
+        "parametrization": [StrOptions({"implicit", "spark"})],
+        "nonnegative": ["boolean"],
+        "num_user_blocks": [Interval(Integral, 1, None, closed="left")],
+        "num_item_blocks": [Interval(Integral, 1, None, closed="left")],
+        "num_partitions": [None, Interval(Integral, 1, None, closed="left")],
+        "checkpoint_interval": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Integral, {-1}),
+        ],
+        "intermediate_storage_level": [StrOptions(_LEVELS)],
+        "final_storage_level": [StrOptions(_LEVELS)],
+        "spark": [None, dict, HasMethods(["createDataFrame"])],
+        "driver_memory": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        factors: int = 100,
+        *,
+        regularization: float = 0.01,
+        alpha: float = 1.0,
+        iterations: int = 15,
+        parametrization: str = "implicit",
+        nonnegative: bool = False,
+        num_user_blocks: int = 10,
+        num_item_blocks: int = 10,
+        num_partitions: int | None = None,
+        checkpoint_interval: int = 10,
+        intermediate_storage_level: str = "MEMORY_AND_DISK",
+        final_storage_level: str = "MEMORY_AND_DISK",
+        spark=None,
+        driver_memory: str = "2g",
+        random_state=None,
+        verbose: bool = False,
+        augmenter=None,
+        handle_unknown: str = "popular",
+    ):
+        self.factors = factors
+        self.regularization = regularization
+        self.alpha = alpha
+        self.iterations = iterations
+        self.parametrization = parametrization
+        self.nonnegative = nonnegative
+        self.num_user_blocks = num_user_blocks
+        self.num_item_blocks = num_item_blocks
+        self.num_partitions = num_partitions
+        self.checkpoint_interval = checkpoint_interval
+        self.intermediate_storage_level = intermediate_storage_level
+        self.final_storage_level = final_storage_level
+        self.spark = spark
+        self.driver_memory = driver_memory
+        self.random_state = random_state
+        self.verbose = verbose
+        self.augmenter = augmenter
+        self.handle_unknown = handle_unknown
+
+    # ----------------------------------------------------------- plumbing
+    def _log(self, message: str, start: float | None = None) -> None:
+        if self.verbose:
+            took = "" if start is None else f" ({time.perf_counter() - start:.1f} s)"
+            print(f"SparkALSRecommender: {message}{took}")
+
+    def _session(self):
+        spark = resolve_session(self.spark, self.driver_memory, bool(self.verbose))
+        check_classic(spark)
+        return spark
+
+    def _local(self) -> bool:
+        """Whether the user factors are on the driver (else they are in Spark)."""
+        return hasattr(self, "user_factors_")
+
+    def _seed(self) -> int:
+        if isinstance(self.random_state, Integral) and not isinstance(self.random_state, bool):
+            return int(self.random_state)
+        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+
+    def _release_spark(self) -> None:
+        release = self.__dict__.pop("_release", None)
+        if release is not None:
+            release()
+        for name in _SPARK_SIDE:
+            self.__dict__.pop(name, None)
+
+    # ---------------------------------------------------------------- fit
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
+        """Train Spark's ALS on interactions.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, 2 or 3), DataFrame or Spark DataFrame
+            Interaction rows ``(user, item[, timestamp])``. A Spark DataFrame
+            names its columns ``user``, ``item`` and optionally ``rating``
+            (the feedback) and ``timestamp``, or has 2-3 columns read by position.
+        y : array-like of shape (n_rows,), default=None
+            Feedback for local ``X``: None (all positive), strengths > 0, or
+            <= 0 for explicit negatives. Duplicate (user, item) rows are
+            summed. Must be None for a Spark DataFrame (use its ``rating``).
+        sample_weight : None
+            Not supported (feedback strengths go in ``y``); must be None.
+
+        Returns
+        -------
+        self : object
+            The fitted recommender.
+        """
+        if sample_weight is not None:
+            raise ValueError(
+                "SparkALSRecommender does not take sample_weight; pass feedback strengths as y "
+                "(or a Spark DataFrame's rating column)"
+            )
+        self._release_spark()
+        for name in ("user_factors_", "item_factors_", "_user_type", "_item_type"):
+            self.__dict__.pop(name, None)
+        if is_spark_frame(X):
+            if y is not None:
+                raise ValueError(
+                    "X is a Spark DataFrame: its feedback goes in its 'rating' column; "
+                    "y must be None"
+                )
+            return self._fit_spark(X)
+        return super().fit(X, y)
+
+    def _ratings(self, frame, n_rows: int, n_positive: int):
+        """Spark's rating column and ALS parameters for ``frame`` (u, i, w) (see Notes)."""
+        sql, _ = import_spark()
+        F = sql.functions
+        w = F.col("w").cast("double")
+        if self.parametrization == "spark":
+            rating, reg, alpha = w, float(self.regularization), float(self.alpha)
+        else:
+            excess = F.lit(float(self.alpha)) * F.abs(w) - F.lit(1.0)
+            rating = F.when(w > 0, F.greatest(excess, F.lit(_EPS))).otherwise(
+                -F.greatest(excess, F.lit(0.0))
+            )
+            mean_positives = 2.0 * n_positive / n_rows if n_positive else 1.0
+            reg, alpha = float(self.regularization) / mean_positives, 1.0
+        return frame.select("u", "i", rating.cast("float").alias("r")), reg, alpha
+
+    def _train(self, frame, shape, n_positive: int):
+        with quiet():  # pyspark.ml warns about pandas >= 3 when it is imported
+            from pyspark.ml.recommendation import ALS  # noqa: PLC0415 (optional dependency)
+
+        ratings, reg, alpha = self._ratings(frame, shape[0] + shape[1], n_positive)
+        self.spark_params_ = {
+            "rank": int(self.factors),
+            "maxIter": int(self.iterations),
+            "regParam": reg,
+            "alpha": alpha,
+            "implicitPrefs": True,
+            "nonnegative": bool(self.nonnegative),
+            "numUserBlocks": int(self.num_user_blocks),
+            "numItemBlocks": int(self.num_item_blocks),
+            "checkpointInterval": int(self.checkpoint_interval),
+            "intermediateStorageLevel": self.intermediate_storage_level,
+            "finalStorageLevel": self.final_storage_level,
+            "seed": self._seed(),
+        }
+        start = time.perf_counter()
+        als = ALS(userCol="u", itemCol="i", ratingCol="r", coldStartStrategy="nan")
+        als.setParams(**self.spark_params_)
+        with quiet():
+            model = als.fit(ratings)
+        self._log(
+            f"ALS fitted: {shape[0]:,} users x {shape[1]:,} items, rank {self.factors}, "
+            f"{self.iterations} iterations, regParam {reg:.4g}",
+            start,
+        )
+        self.spark_model_ = model
+        return model
+
+    def _pull(self, factors_frame, n_rows: int) -> np.ndarray:
+        """A factor table of Spark (id, features) as a dense (n_rows, factors) array."""
+        cols = from_spark(factors_frame)
+        out = np.zeros((n_rows, self.factors), dtype=np.float32)
+        ids = as_numpy(cols["id"]).astype(np.int64)
+        out[ids] = as_matrix(cols["features"], self.factors)
+        return out
+
+    def _fit_model(self, R, data, previous) -> None:
+        """Local X: send the matrix to Spark, train, pull both factor tables."""
+        start = time.perf_counter()
+        spark = self._session()
+        coo = R.tocoo()
+        frame = to_spark(
+            spark,
+            {
+                "u": coo.row.astype(np.int32),
+                "i": coo.col.astype(np.int32),
+                "w": coo.data.astype(np.float32),
+            },
+            self.num_partitions,
+        )
+        self._log(f"sent {R.nnz:,} training pairs to Spark", start)
+        model = self._train(frame, R.shape, int(np.count_nonzero(R.data > 0)))
+        self.user_factors_ = self._pull(model.userFactors, R.shape[0])
+        self.item_factors_ = self._pull(model.itemFactors, R.shape[1])
+
+    def _fit_spark(self, X):
+        """A Spark DataFrame: check, index, aggregate and train in Spark."""
+        sql, _ = import_spark()
+        F = sql.functions
+        check_classic(X)
+        if self.augmenter is not None:
+            raise ValueError(
+                "augmenter works on local interaction tables; it cannot be used when X is a "
+                "Spark DataFrame (augment the DataFrame in Spark first)"
+            )
+        spark = X.sparkSession
+        start = time.perf_counter()
+        table = check_spark_interactions(X)
+        self._user_index, users = index_ids(spark, table.frame, "user", "u")
+        self._item_index, items = index_ids(spark, table.frame, "item", "i")
+        self.users_, self.items_ = self._user_index.ids, self._item_index.ids
+        shape = (len(self.users_), len(self.items_))
+        train = (
+            table.frame.join(F.broadcast(users), "user")
+            .join(F.broadcast(items), "item")
+            .groupBy("u", "i")
+            .agg(F.sum("w").cast("float").alias("w"))
+            .filter(F.col("w") != 0)
+        )
+        from pyspark import StorageLevel  # noqa: PLC0415
+
+        train = train.persist(getattr(StorageLevel, self.intermediate_storage_level))
+        self._spark_session, self._spark_train, self._spark_users = spark, train, users
+        self._release = weakref.finalize(self, _unpersist, train)
+        self._release.atexit = False
+        self.n_features_in_ = 3 if table.has_timestamp else 2
+        self._user_type = table.user_type.simpleString()
+        self._item_type = table.item_type.simpleString()
+        self.interactions_ = self._seen = None
+
+        w = F.col("w")
+        counts = train.agg(
+            F.sum(F.when(w > 0, 1).otherwise(0)).alias("pos"),
+            F.sum(F.when(w < 0, 1).otherwise(0)).alias("neg"),
+        ).collect()[0]
+        n_positive, n_negative = int(counts["pos"] or 0), int(counts["neg"] or 0)
+        positive = train.filter(w > 0)
+        pop = from_spark(positive.groupBy("i").count())
+        self.item_popularity_ = np.zeros(shape[1], dtype=np.float64)
+        self.item_popularity_[as_numpy(pop["i"]).astype(np.int64)] = as_numpy(pop["count"])
+        cold = from_spark(users.select("u").join(positive.select("u").distinct(), "u", "left_anti"))
+        self._no_positive = np.zeros(shape[0], dtype=bool)
+        self._no_positive[as_numpy(cold["u"]).astype(np.int64)] = True
+        self._log(
+            f"checked and indexed X: {shape[0]:,} users, {shape[1]:,} items, "
+            f"{n_positive:,} positive and {n_negative:,} negative pairs",
+            start,
+        )
+        model = self._train(train, shape, n_positive)
+        self.item_factors_ = self._pull(model.itemFactors, shape[1])
+        start = time.perf_counter()
+        self._fit_calibration_spark(train, n_positive, n_negative)
+        self._log("calibrated on a sample", start)
+        return self
+
+    def _sample_cells(self, frame, n: int, size: int, seed: int):
+        """Up to ``size`` of the ``n`` (u, i) cells of ``frame``, drawn at random, on the driver."""
+        sql, _ = import_spark()
+        F = sql.functions
+        if n > size:
+            frame = (
+                frame.sample(withReplacement=False, fraction=min(1.0, 2.0 * size / n), seed=seed)
+                .orderBy(F.rand(seed))
+                .limit(size)
+            )
+        cols = from_spark(frame.select("u", "i"))
+        return as_numpy(cols["u"]).astype(np.int64), as_numpy(cols["i"]).astype(np.int64)
+
+    def _fit_calibration_spark(self, train, n_positive: int, n_negative: int) -> None:
+        """The calibration of ``BaseRecommender``, its sample drawn by Spark.
+
+        Up to 5,000 positive and 5,000 negative training cells, and as many
+        random (user, item) pairs as positives, those seen in training removed
+        by a join; only these pairs and their users' factors reach the driver.
+        """
+        sql, _ = import_spark()
+        w = sql.functions.col("w")
+        rng = check_random_state(self._seed())
+        pu, pi = self._sample_cells(
+            train.filter(w > 0), n_positive, _CALIBRATION_PAIRS, rng.randint(1 << 30)
+        )
+        nu, ni = (np.empty(0, np.int64),) * 2
+        if n_negative:
+            nu, ni = self._sample_cells(
+                train.filter(w < 0), n_negative, _CALIBRATION_PAIRS, rng.randint(1 << 30)
+            )
+        n_users, n_items = len(self.users_), len(self.items_)
+        n_sample = max(len(pu), 1)
+        su = rng.randint(n_users, size=n_sample)
+        si = rng.randint(n_items, size=n_sample)
+        pairs = to_spark(
+            self._spark_session,
+            {"u": su.astype(np.int32), "i": si.astype(np.int32), "k": np.arange(n_sample)},
+        )
+        seen = from_spark(pairs.join(train.select("u", "i"), ["u", "i"]).select("k"))
+        unseen = np.ones(n_sample, dtype=bool)
+        unseen[as_numpy(seen["k"]).astype(np.int64)] = False
+        su, si = su[unseen], si[unseen]
+        users = np.concatenate([pu, nu, su])
+        items = np.concatenate([pi, ni, si])
+        labels = np.concatenate([np.ones(len(pu)), np.zeros(len(nu) + len(su))])
+        scores = self._score_pairs(users, items)
+        finite = np.isfinite(scores)
+        self.calibration_ = _fit_platt(scores[finite], labels[finite])
+        self._fallback_calibration = _fit_platt(self._popularity_score(items), labels)
+        self._score_floor = float(np.min(scores[finite])) if finite.any() else 0.0
+        self._score_mean = float(np.mean(scores[finite])) if finite.any() else 0.0
+
+    # ------------------------------------------------------------- scores
+    def _user_factors(self, user_idx: np.ndarray) -> np.ndarray:
+        """Factors of ``user_idx``: from the driver, or fetched from Spark for just these users."""
+        if self._local():
+            return self.user_factors_[user_idx]
+        uniq, where = np.unique(user_idx, return_inverse=True)
+        keep = to_spark(self._spark_session, {"id": uniq.astype(np.int32)})
+        sql, _ = import_spark()
+        rows = self.spark_model_.userFactors.join(sql.functions.broadcast(keep), "id")
+        cols = from_spark(rows)
+        block = np.zeros((len(uniq), self.factors), dtype=np.float32)
+        block[np.searchsorted(uniq, as_numpy(cols["id"]))] = as_matrix(
+            cols["features"], self.factors
+        )
+        return block[where]
+
+    def _score_users(self, user_idx, item_idx=None):
+        items = self.item_factors_ if item_idx is None else self.item_factors_[item_idx]
+        return self._user_factors(user_idx) @ items.T
+
+    def _score_pairs(self, user_idx, item_idx):
+        return np.einsum(
+            "ij,ij->i", self._user_factors(user_idx), self.item_factors_[item_idx]
+        ).astype(np.float64)
+
+    def _embed_items(self, item_idx):
+        return self.item_factors_[item_idx]
+
+    # ---------------------------------------------------------- recommend
+    def _item_side(self) -> ItemSide:
+        params = {"factors": int(self.factors), "handle_unknown": "popular"}
+        skip = set(USER_SIDE) | set(_SPARK_SIDE) | set(self.get_params(deep=False))
+        fitted = {k: v for k, v in vars(self).items() if k not in skip}
+        return ItemSide(params, fitted)
+
+    def _user_rows(self, subset: np.ndarray | None = None):
+        """Spark rows (u, user, features, seen, pos) of the users (all, or ``subset``)."""
+        sql, _ = import_spark()
+        F = sql.functions
+        if self._local():
+            spark = self._session()
+            users = np.arange(len(self.users_)) if subset is None else subset
+            return user_rows_from_arrays(
+                spark,
+                self.users_[users],
+                self.user_factors_[users],
+                self._seen[users],
+                self._no_positive[users],
+                self.num_partitions,
+            )
+        users, train = self._spark_users, self._spark_train
+        factors = self.spark_model_.userFactors.withColumnRenamed("id", "u")
+        if subset is not None:
+            keep = F.broadcast(to_spark(self._spark_session, {"u": subset.astype(np.int32)}))
+            users, train, factors = (
+                users.join(keep, "u"),
+                train.join(keep, "u"),
+                factors.join(keep, "u"),
+            )
+        seen = train.groupBy("u").agg(
+            F.collect_list("i").alias("seen"), (F.max("w") > 0).alias("pos")
+        )
+        return users.join(factors, "u", "left").join(seen, "u", "left")
+
+    def _types(self) -> tuple[str, str]:
+        if hasattr(self, "_user_type"):
+            return self._user_type, self._item_type
+        return spark_type(self.users_, "user"), spark_type(self.items_, "item")
+
+    def recommend(self, users, n: int = 10, exclude_seen: bool = True, items=None):
+        """Top-``n`` items for each user.
+
+        After a fit on local ``X`` (or in an unpickled model) this is
+        :meth:`BaseRecommender.recommend` on the driver. After a fit on a Spark
+        DataFrame the requested users are ranked on the executors (item
+        factors broadcast, each user's factors and seen items joined in Spark)
+        and only their top-``n`` is collected; the semantics are the same.
+
+        Parameters
+        ----------
+        users : array-like of shape (n_users,)
+            User ids. Users not seen in ``fit`` get the most popular items
+            (or an error with ``handle_unknown="error"``).
+        n : int, default=10
+            Number of items per user; at most the number of candidate items.
+        exclude_seen : bool, default=True
+            Leave out items the user interacted with in ``fit``.
+        items : array-like, default=None
+            Candidate item ids to rank; None ranks every known item.
+
+        Returns
+        -------
+        ids : ndarray of shape (n_users, n)
+            Recommended item ids, best first.
+        scores : ndarray of shape (n_users, n)
+            Their scores.
+        """
+        check_is_fitted(self, "calibration_")
+        if self._local():
+            return super().recommend(users, n=n, exclude_seen=exclude_seen, items=items)
+        users = check_ids(users, "users")
+        u = self._user_index.get_indexer(users)
+        self._check_unknown(u < 0, users, "users")
+        cand_ids = self.items_
+        if items is not None:
+            cand_ids = check_ids(items, "items")
+            self._check_unknown(self._item_index.get_indexer(cand_ids) < 0, cand_ids, "items")
+        side = self._item_side()
+        # Users unknown to the model (and the argument checks) need no Spark job.
+        empty = side.model_for(
+            np.zeros((0, self.factors), np.float32),
+            sp.csr_matrix((0, len(self.items_)), dtype=np.float32),
+            np.zeros(0, dtype=bool),
+        )
+        fallback_ids, fallback_scores = empty.recommend(
+            users[u < 0], n=n, exclude_seen=exclude_seen, items=items
+        )
+        width = fallback_ids.shape[1]
+        ids = np.empty((len(users), width), dtype=cand_ids.dtype)
+        scores = np.empty((len(users), width), dtype=np.float64)
+        ids[u < 0], scores[u < 0] = fallback_ids, fallback_scores
+        known = np.unique(u[u >= 0])
+        if len(known):
+            frame, broadcast = recommend_frame(
+                self._user_rows(known),
+                side,
+                n=n,
+                exclude_seen=exclude_seen,
+                items=None if items is None else cand_ids,
+                k=int(self.factors),
+                n_items=len(self.items_),
+                user_type="int",
+                item_type="int",
+                positions=True,
+            )
+            cols = from_spark(frame)
+            broadcast.destroy()
+            got = as_numpy(cols["u"]).astype(np.int64)
+            pos = as_numpy(cols["pos"].flatten()).reshape(len(got), width)
+            sc = as_numpy(cols["score"].flatten()).reshape(len(got), width)
+            order = np.argsort(got)
+            rows = order[np.searchsorted(got[order], u[u >= 0])]
+            ids[u >= 0], scores[u >= 0] = cand_ids[pos[rows]], sc[rows]
+        return ids, scores
+
+    def recommend_all(self, n: int = 10, *, exclude_seen: bool = True, items=None):
+        """Top-``n`` items for every known user, as a lazy Spark DataFrame.
+
+        Nothing is collected: the item side is broadcast, the users stay
+        partitioned, and the result is computed when the DataFrame is written
+        or counted. Same semantics as :meth:`recommend`.
+
+        Parameters
+        ----------
+        n : int, default=10
+            Number of items per user.
+        exclude_seen : bool, default=True
+            Leave out items the user interacted with in ``fit``.
+        items : array-like, default=None
+            Candidate item ids to rank; None ranks every known item.
+
+        Returns
+        -------
+        pyspark.sql.DataFrame
+            Columns ``user`` and ``recommendations``, an array of ``(item,
+            score)`` structs, best first (the layout of Spark's
+            ``ALSModel.recommendForAllUsers``).
+        """
+        check_is_fitted(self, "calibration_")
+        if not isinstance(n, Integral) or isinstance(n, bool) or n < 1:
+            raise ValueError(f"n must be a positive integer, got {n!r}")
+        cand_ids = None
+        if items is not None:
+            cand_ids = check_ids(items, "items")
+            self._check_unknown(self._item_index.get_indexer(cand_ids) < 0, cand_ids, "items")
+        user_type, item_type = self._types()
+        frame, _ = recommend_frame(
+            self._user_rows(),
+            self._item_side(),
+            n=int(n),
+            exclude_seen=exclude_seen,
+            items=cand_ids,
+            k=int(self.factors),
+            n_items=len(self.items_),
+            user_type=user_type,
+            item_type=item_type,
+            positions=False,
+        )
+        return frame
+
+    # -------------------------------------------------------- to the driver
+    def _driver_state(self) -> dict:
+        """Every fitted attribute, with the user side pulled from Spark when it is there."""
+        state = dict(vars(self))
+        if not self._local():
+            start = time.perf_counter()
+            n_users, n_items = len(self.users_), len(self.items_)
+            state["user_factors_"] = self._pull(self.spark_model_.userFactors, n_users)
+            cols = from_spark(self._spark_train)
+            R = sp.csr_matrix(
+                (
+                    as_numpy(cols["w"]).astype(np.float32),
+                    (as_numpy(cols["u"]).astype(np.int64), as_numpy(cols["i"]).astype(np.int64)),
+                ),
+                shape=(n_users, n_items),
+            )
+            R.sort_indices()
+            state["interactions_"] = state["_seen"] = R
+            self._log(f"pulled {n_users:,} user factors and {R.nnz:,} training pairs", start)
+        for name in _SPARK_SIDE:
+            state.pop(name, None)
+        return state
+
+    def to_als(self):
+        """This model as a fitted :class:`ALSRecommender`, for serving on one machine.
+
+        The factors, ids, training matrix and calibration are copied (pulled
+        from Spark when they are there), so the two give identical
+        ``recommend``, ``decision_function`` and ``predict_proba``; no Spark
+        session is needed afterwards.
+
+        Returns
+        -------
+        ALSRecommender
+            Fitted, with ``model_`` an implicit model holding the same factors.
+
+        Examples
+        --------
+        >>> from skrec import SparkALSRecommender
+        >>> rec = SparkALSRecommender(factors=4, iterations=2)
+        >>> als = rec.fit([["ann", "a"], ["bob", "b"]]).to_als()  # doctest: +SKIP
+        >>> type(als).__name__  # doctest: +SKIP
+        'ALSRecommender'
+        """
+        from skrec.recommenders._als import ALSRecommender  # noqa: PLC0415
+        from skrec.utils._optional import import_optional  # noqa: PLC0415
+
+        check_is_fitted(self, "calibration_")
+        state = self._driver_state()
+        for name in self.get_params(deep=False):
+            state.pop(name, None)
+        for name in ("spark_params_", "_user_type", "_item_type"):
+            state.pop(name, None)
+        als = ALSRecommender(
+            int(self.factors),
+            regularization=self.regularization,
+            alpha=self.alpha,
+            iterations=self.iterations,
+            random_state=self.random_state,
+            verbose=self.verbose,
+            augmenter=self.augmenter,
+            handle_unknown=self.handle_unknown,
+        )
+        als.__dict__.update(state)
+        cpu_als = import_optional("implicit.cpu.als", "ALSRecommender")
+        with single_blas_thread():  # implicit warns when built under threaded BLAS
+            model = cpu_als.AlternatingLeastSquares(
+                factors=int(self.factors),
+                regularization=float(self.regularization),
+                alpha=float(self.alpha),
+                iterations=int(self.iterations),
+                dtype=np.float32,
+            )
+        model.user_factors, model.item_factors = als.user_factors_, als.item_factors_
+        als.model_ = model
+        return als
+
+    # ------------------------------------------------------ clone and pickle
+    def __sklearn_clone__(self):
+        session = self.spark if is_session(self.spark) else None
+        if session is None:
+            return super().__sklearn_clone__()
+        self.spark = None
+        try:
+            twin = super().__sklearn_clone__()
+        finally:
+            self.spark = session
+        twin.spark = session  # a session is a handle to one JVM: shared, not copied
+        return twin
+
+    def __getstate__(self):
+        state = self._driver_state() if hasattr(self, "calibration_") else dict(vars(self))
+        for name in _SPARK_SIDE:
+            state.pop(name, None)
+        if is_session(state.get("spark")):
+            state["spark"] = None
+        return state
+
+
+def _unpersist(frame) -> None:
+    try:
+        frame.unpersist()
+    except Exception:  # noqa: BLE001 (the session may already be stopped)
+        pass
