@@ -178,15 +178,29 @@ class SparkALSRecommender(BaseRecommender):
 
     Examples
     --------
+    Local data (the active Spark session is used, or a local one is started):
+
     >>> from skrec import SparkALSRecommender
     >>> from skrec.datasets import make_interactions
     >>> data = make_interactions(n_users=60, n_items=30, n_interactions=600, random_state=0)
     >>> rec = SparkALSRecommender(factors=4, iterations=3, num_user_blocks=2,
-    ...                           num_item_blocks=2, random_state=0)
-    >>> rec = rec.fit(data.X)  # doctest: +SKIP
-    >>> ids, scores = rec.recommend(data.X["user"].unique()[:2], n=3)  # doctest: +SKIP
-    >>> ids.shape  # doctest: +SKIP
+    ...                           num_item_blocks=2, random_state=0).fit(data.X)
+    >>> ids, scores = rec.recommend([0, 1], n=3)
+    >>> ids.shape
     (2, 3)
+
+    A Spark DataFrame (its rows stay in Spark), and every user's top-3 as one:
+
+    >>> from pyspark.sql import SparkSession
+    >>> spark = SparkSession.active()
+    >>> frame = spark.createDataFrame([(0, 1, 2.0), (0, 2, 1.0), (1, 1, 1.0), (1, 3, 0.0)],
+    ...                               "user int, item int, rating double")
+    >>> rec = SparkALSRecommender(factors=2, iterations=2, num_user_blocks=2,
+    ...                           num_item_blocks=2, random_state=0).fit(frame)
+    >>> rec.items_.tolist(), rec.interactions_ is None
+    ([1, 2, 3], True)
+    >>> rec.recommend_all(n=2).columns
+    ['user', 'recommendations']
     """
 
     _parameter_constraints: dict = {
@@ -524,6 +538,15 @@ class SparkALSRecommender(BaseRecommender):
         )
         return block[where]
 
+    def _encode_rows(self, X):
+        if is_spark_frame(X):
+            raise TypeError(
+                "scoring (user, item) rows takes a local interaction table, not a Spark "
+                "DataFrame: the rows scored come back to the driver. recommend_all ranks "
+                "every user in Spark"
+            )
+        return super()._encode_rows(X)
+
     def _score_users(self, user_idx, item_idx=None):
         items = self.item_factors_ if item_idx is None else self.item_factors_[item_idx]
         return self._user_factors(user_idx) @ items.T
@@ -737,10 +760,14 @@ class SparkALSRecommender(BaseRecommender):
         Examples
         --------
         >>> from skrec import SparkALSRecommender
-        >>> rec = SparkALSRecommender(factors=4, iterations=2)
-        >>> als = rec.fit([["ann", "a"], ["bob", "b"]]).to_als()  # doctest: +SKIP
-        >>> type(als).__name__  # doctest: +SKIP
+        >>> X = [["ann", "a"], ["ann", "b"], ["bob", "b"], ["bob", "c"], ["cy", "a"]]
+        >>> rec = SparkALSRecommender(factors=2, iterations=2, num_user_blocks=2,
+        ...                           num_item_blocks=2, random_state=0).fit(X)
+        >>> als = rec.to_als()
+        >>> type(als).__name__
         'ALSRecommender'
+        >>> als.recommend(["cy"], n=2)[0].tolist() == rec.recommend(["cy"], n=2)[0].tolist()
+        True
         """
         from skrec.recommenders._als import ALSRecommender  # noqa: PLC0415
         from skrec.utils._optional import import_optional  # noqa: PLC0415
