@@ -141,7 +141,7 @@ def run_als(args) -> tuple[list[dict], dict]:
             est = ALSRecommender(
                 **als,
                 regularization=0.05,
-                num_threads=threads,
+                n_jobs=threads,
                 random_state=seed,
                 augmenter=augmenter,
             )

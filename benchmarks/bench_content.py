@@ -18,7 +18,6 @@ On MovieLens-100K (ratings >= 4 as positives; item text "Title (Year) | Genres")
 from __future__ import annotations
 
 import time
-from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -30,8 +29,7 @@ from skrec import ALSRecommender, HybridRecommender, SentenceTransformerRecommen
 from skrec.datasets import load_movielens, make_interactions
 from skrec.metrics import make_ranking_scorer, ndcg_at_k
 from skrec.model_selection import ColdItemKFold, PerUserKFold
-from skrec.recommenders import _embedding_cache as cache
-from skrec.recommenders import _sentence
+from skrec.utils import EmbeddingCache
 
 SHOTS = (1, 3, 5, 10)
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -172,20 +170,22 @@ def plot(curves: dict, path, title: str) -> None:
 # ---------------------------------------------------------- throughput, cache
 def throughput(model: str, text: pd.Series) -> dict:
     texts = text.astype(str).tolist()
+    cache = EmbeddingCache()
     cache.load_model(model, "cpu")  # loading is not encoding
-    cache.clear_cache(models=False)
     start = time.perf_counter()
-    cache.encode_texts(texts, model, device="cpu")
+    cache.encode(texts, model, device="cpu")
     seconds = time.perf_counter() - start
     return {"items": len(texts), "seconds": seconds, "items_per_s": len(texts) / seconds}
 
 
 def grid_search_cache(X: pd.DataFrame, model: str, text, seed: int) -> dict:
-    """Wall time of a 3-fold grid search with the embedding cache and without it."""
+    """Wall time of a 3-fold grid search given an EmbeddingCache, and with the default None."""
 
-    def search() -> float:
+    def search(cache) -> float:
         grid = GridSearchCV(
-            SentenceTransformerRecommender(model, item_text=text, device="cpu", random_state=seed),
+            SentenceTransformerRecommender(
+                model, item_text=text, device="cpu", random_state=seed, cache=cache
+            ),
             {"user_profile": ["mean", "logistic"]},
             cv=PerUserKFold(n_splits=3, shuffle=True, random_state=seed),
             scoring=make_ranking_scorer("ndcg", k=10),
@@ -194,17 +194,9 @@ def grid_search_cache(X: pd.DataFrame, model: str, text, seed: int) -> dict:
         grid.fit(X)
         return time.perf_counter() - start
 
-    cache.load_model(model, "cpu")
-    cache.clear_cache(models=False)
-    cached = search()
-    encode = cache.encode_texts
-
-    def uncached(*a, **kw):
-        cache.clear_cache(models=False)
-        return encode(*a, **kw)
-
-    with mock.patch.object(_sentence, "encode_texts", uncached):
-        without = search()
+    cached = search(EmbeddingCache())
+    # cache=None: every fit loads the model and encodes the catalogue again.
+    without = search(None)
     return {
         "fits": 2 * 3 + 1,
         "with_cache_s": cached,

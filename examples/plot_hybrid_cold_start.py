@@ -129,8 +129,8 @@ print("NDCG@10 on held-out interactions:")
 print(warm.round(4).to_string())
 
 # %%
-# Texts are encoded once per process: refits of the same texts (the clones of
-# the hybrid and of a grid search) reuse the embeddings.
+# Given an ``skrec.utils.EmbeddingCache`` as ``cache=``, refits of the same texts
+# (the clones of the hybrid and of a grid search) reuse the embeddings.
 
 fig, axes = plt.subplots(1, 2, figsize=(8, 3), sharey=True)
 cold.plot.barh(ax=axes[0], color="tab:orange", title="cold items (ColdItemKFold)")

@@ -6,6 +6,10 @@ topic embed close together. The ``tiny_model`` fixture of ``tests/conftest.py``
 saves one per test session.
 """
 
+import atexit
+import shutil
+import tempfile
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -47,3 +51,11 @@ def topic_texts(n_items: int = 40, seed: int = 0) -> dict:
         f"i{i}": " ".join([*rng.choice(TOPICS[i % 4].split(), 3), rng.choice(GENERIC)])
         for i in range(n_items)
     }
+
+
+@cache
+def session_model() -> str:
+    """One tiny model per test process, built when first asked for (collection time too)."""
+    folder = Path(tempfile.mkdtemp(prefix="skrec-tiny-st-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return build_topic_model(folder / "model")

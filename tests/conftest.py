@@ -45,14 +45,9 @@ def tiny_model(tmp_path_factory):
 
 @pytest.fixture
 def hf_offline(monkeypatch):
-    """No Hugging Face downloads, and an empty embedding cache before and after the test."""
-    from skrec.recommenders import _embedding_cache as cache
-
+    """No Hugging Face downloads."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
-    cache.clear_cache()
-    yield
-    cache.clear_cache()
 
 
 @pytest.fixture

@@ -1,44 +1,80 @@
-"""scikit-learn's estimator checks over every skrec recommender.
+"""The conformance suite over every recommender skrec exports, found automatically.
 
-A recommender's X is an interaction table (user id, item id[, timestamp]) and
-its y is feedback strength, not a class label. The checks below cannot apply to
-that contract; every other check must pass.
+:func:`skrec.utils.discovery.all_recommenders` lists the recommenders of
+``skrec.recommenders.__all__``; each is checked by
+:func:`skrec.utils.estimator_checks.parametrize_with_checks` (scikit-learn's
+checks with skrec's expected failures, plus the recommender checks). A class
+is checked with its defaults unless ``SMALL`` gives parameters that make its
+checks fast (or that it cannot do without); a new recommender therefore never
+escapes the suite, and one that cannot be built from ``SMALL`` fails here.
 """
 
-from sklearn.utils.estimator_checks import parametrize_with_checks
+import pytest
 
-from skrec import ALSRecommender, EASERecommender, PopularityRecommender, TransformerRecommender
+from skrec import ALSRecommender, PopularityRecommender
+from skrec.utils import EmbeddingCache
+from skrec.utils.discovery import all_recommenders
+from skrec.utils.estimator_checks import parametrize_with_checks
+from tests._text_model import session_model
 
-WIDE_X = (
-    "feeds X with more than 3 columns; an interaction table has 2 or 3 (user, item[, timestamp])"
-)
-CLASS_LABELS = (
-    "treats y as class labels; skrec's y is feedback strength (>0 positive, <=0 negative)"
-)
-FEATURES = (
-    "expects continuous features to predict from; X columns are ids, "
-    "so unseen rows fall back to popularity"
-)
 
-EXPECTED_FAILED = {
-    "check_n_features_in_after_fitting": WIDE_X,
-    "check_estimators_dtypes": WIDE_X,
-    "check_dtype_object": WIDE_X,
-    "check_fit2d_1sample": WIDE_X,
-    "check_positive_only_tag_during_fit": WIDE_X,
-    "check_classifiers_classes": CLASS_LABELS + " (string labels)",
-    "check_classifiers_regression_target": CLASS_LABELS + " (continuous y is valid feedback)",
-    "check_classifiers_train": FEATURES,
+def text_of(item) -> str:
+    """Item text for data the checks generate (any id): a module-level function pickles."""
+    return f"item {item} classic edition"
+
+
+#: Parameters per class: small models, and what a class needs to be built at all.
+SMALL = {
+    "ALSRecommender": dict(factors=4, iterations=3),
+    # Each check fits Spark's ALS on local[*]: one iteration on one block keeps it short.
+    "SparkALSRecommender": dict(factors=2, iterations=1, num_user_blocks=1, num_item_blocks=1),
+    "TransformerRecommender": dict(embedding_dim=8, n_heads=1, n_layers=1, max_epochs=2),
+    "SentenceTransformerRecommender": dict(
+        model=session_model(), item_text=text_of, cache=EmbeddingCache()
+    ),
+    "HybridRecommender": dict(
+        estimators=[
+            ("als", ALSRecommender(factors=4, iterations=3, random_state=0)),
+            ("pop", PopularityRecommender()),
+        ]
+    ),
 }
 
-ESTIMATORS = [
-    ALSRecommender(factors=4, iterations=3, random_state=0),
-    EASERecommender(l2=10.0),
-    PopularityRecommender(),
-    TransformerRecommender(embedding_dim=8, n_heads=1, max_epochs=2, random_state=0),
-]
+DISCOVERED = all_recommenders(plugins=True)
 
 
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILED)
-def test_sklearn_compatible(estimator, check):
+def _instances():
+    out = []
+    for name, cls in DISCOVERED:
+        try:
+            out.append(cls(**SMALL.get(name, {})))
+        except TypeError as exc:
+            raise TypeError(
+                f"{name} cannot be built with its defaults ({exc}); add the parameters it "
+                "needs to SMALL in tests/test_common.py"
+            ) from exc
+    return out
+
+
+ESTIMATORS = _instances()
+
+
+def test_every_exported_recommender_is_checked():
+    import skrec.recommenders
+
+    names = skrec.recommenders.__all__
+    exported = {n for n in names if n.endswith("Recommender") and n != "BaseRecommender"}
+    builtins = {name for name, cls in DISCOVERED if cls.__module__.startswith("skrec.")}
+    assert builtins == exported
+    assert exported <= {type(e).__name__ for e in ESTIMATORS}
+    assert set(SMALL) <= exported, "SMALL names a class that is no longer exported"
+
+
+def test_installed_plugin_recommenders_are_checked_too():
+    pytest.importorskip("skrec_example_plugin", reason="the example plugin is not installed")
+    assert "cooccurrence" in {name for name, _ in DISCOVERED}
+
+
+@parametrize_with_checks(ESTIMATORS)
+def test_conformance(estimator, check):
     check(estimator)

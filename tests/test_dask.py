@@ -23,8 +23,8 @@ from skrec.model_selection import PerUserKFold
 joblib = pytest.importorskip("joblib")
 distributed = pytest.importorskip("distributed")
 
-# num_threads=1: one core per worker, as the cluster's threads_per_worker=1 says.
-ALS = dict(factors=8, iterations=4, num_threads=1, random_state=0)
+# n_jobs=1: one core per worker, as the cluster's threads_per_worker=1 says.
+ALS = dict(factors=8, iterations=4, n_jobs=1, random_state=0)
 SCORING = {"ndcg": make_ranking_scorer("ndcg", k=10), "recall": make_ranking_scorer("recall", k=5)}
 
 

@@ -18,6 +18,7 @@ import re
 import shlex
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,8 @@ DOCUMENTED_MODULES = [
     "skrec.active",
     "skrec.datasets",
     "skrec.utils.estimator_checks",
+    "skrec.utils",
+    "skrec.utils.discovery",
 ]
 # Optional dependencies a public name or a guide snippet may need.
 OPTIONAL = {
@@ -184,7 +187,10 @@ def test_guide_code_runs(page, tmp_path, monkeypatch):
         pytest.skip("no python code")
     monkeypatch.chdir(tmp_path)  # snippets that write files write them here
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    namespace = {"__name__": f"docs_{page.stem}"}
+    # A real module, as a reader's script is: classes a page defines then pickle.
+    module = types.ModuleType(f"docs_{page.stem}")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    namespace = module.__dict__
     for line, code in blocks:
         try:
             exec(compile(code, f"{page.relative_to(ROOT)}:{line}", "exec"), namespace)

@@ -26,7 +26,7 @@ def test_scores_are_history_times_weights():
     history = est.interactions_.toarray()
     expected = history @ est.coef_
     np.testing.assert_allclose(
-        est.decision_function([[0, 2], [1, 0]]), [expected[0, 2], expected[1, 0]], rtol=1e-6
+        est.score_samples([[0, 2], [1, 0]]), [expected[0, 2], expected[1, 0]], rtol=1e-6
     )
 
 

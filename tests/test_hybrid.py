@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
-from sklearn.utils.estimator_checks import check_estimator
 
 from skrec import (
     ALSRecommender,
@@ -21,7 +20,6 @@ from skrec.recommenders._hybrid import _blend, _holdout_latest, _normalize
 from skrec.utils.validation import check_interactions
 from tests._text_model import topic_texts
 from tests.conftest import clustered
-from tests.test_common import EXPECTED_FAILED
 
 pytestmark = pytest.mark.usefixtures("hf_offline")
 
@@ -186,9 +184,13 @@ def test_clone_and_pickle(tiny_model):
     assert fresh.get_params()["als__factors"] == 8
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
-def test_sklearn_estimator_checks():
+def test_html_repr_shows_the_members_side_by_side():
+    from sklearn.utils import estimator_html_repr
+
     hybrid = HybridRecommender(
         [("ease", EASERecommender(l2=10.0)), ("pop", PopularityRecommender())]
     )
-    check_estimator(hybrid, expected_failed_checks=EXPECTED_FAILED)
+    html = estimator_html_repr(hybrid)
+    body = html[html.index('class="sk-parallel"') :]  # VotingClassifier's layout
+    assert body.index(">ease<") < body.index(">EASERecommender<") < body.index(">pop<")
+    assert body.index(">pop<") < body.index(">PopularityRecommender<")

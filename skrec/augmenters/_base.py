@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from abc import ABCMeta, abstractmethod
 
 import numpy as np
 import pandas as pd
@@ -97,7 +98,7 @@ def make_frame(users, items, timestamps=None) -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-class BaseAugmenter(BaseEstimator):
+class BaseAugmenter(BaseEstimator, metaclass=ABCMeta):
     """Base class of skrec augmenters: ``fit_resample(X, y) -> (X_new, y_new)``.
 
     The imbalanced-learn contract, applied to interaction tables. ``X`` is
@@ -169,8 +170,9 @@ class BaseAugmenter(BaseEstimator):
         X_new, y_new = self._fit_resample(data)
         return X_new, np.asarray(y_new, dtype=np.float64)
 
+    @abstractmethod
     def _fit_resample(self, data: Interactions):
-        raise NotImplementedError
+        """``(X_new, y_new)`` of the validated interactions ``data``."""
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -5,11 +5,11 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from skrec.augmenters._base import BaseAugmenter, make_frame
 from skrec.augmenters._sequence import _generator
 from skrec.augmenters._similarity import _encode, _pair_keys
+from skrec.utils._sklearn_compat import Interval, StrOptions
 from skrec.utils.validation import Interactions
 
 __all__ = ["NegativeSamplingAugmenter"]

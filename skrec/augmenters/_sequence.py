@@ -25,14 +25,15 @@ views. Only users with at least two positive rows get views.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from skrec.augmenters._base import BaseAugmenter, make_frame, pseudo_user_id
+from skrec.utils._sklearn_compat import Interval, StrOptions
 from skrec.utils.validation import Interactions
 
 __all__ = ["CropAugmenter", "MaskAugmenter", "ReorderAugmenter"]
@@ -60,8 +61,9 @@ class _SequenceAugmenter(BaseAugmenter):
         "random_state": ["random_state"],
     }
 
+    @abstractmethod
     def view(self, seq: np.ndarray, rng: np.random.Generator, mask_value: int) -> np.ndarray:
-        raise NotImplementedError
+        """One augmented view of the item sequence ``seq``."""
 
     def _view_rows(self, rows: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """The table rows one view keeps, in view order."""

@@ -18,11 +18,11 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted
 
 from skrec.augmenters._base import BaseAugmenter, make_frame
 from skrec.augmenters._sequence import _generator
+from skrec.utils._sklearn_compat import HasMethods, Interval
 from skrec.utils.validation import Interactions
 
 __all__ = ["SimilarItemsAugmenter", "SubstituteAugmenter", "item_neighbours"]

@@ -13,7 +13,8 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch, check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
+
+from skrec.utils._sklearn_compat import Interval, validate_params
 
 __all__ = ["make_interactions"]
 

@@ -7,27 +7,20 @@ the scorers built by :func:`make_ranking_scorer` (for ``GridSearchCV``,
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
+from ..utils._sklearn_compat import StrOptions, validate_params
 from ..utils.validation import check_interactions
-from ._ranking import _KERNELS, _as_rankings, _check_k, _check_normalize, _hit_matrix
+from ._ranking import _KERNELS, _check_metric, _metric_value
+from ._relevance import K, Relevance, as_rankings, check_k, hit_matrix
 
 __all__ = ["find_recommender", "make_ranking_scorer", "ranking_score"]
 
 
-def _check_metric(metric, params: dict) -> None:
-    if not isinstance(metric, str) or metric not in _KERNELS:
-        raise ValueError(f"unknown ranking metric {metric!r}; valid names are {sorted(_KERNELS)}")
-    accepted = _KERNELS[metric][1]
-    unexpected = sorted(set(params) - set(accepted))
-    if unexpected:
-        raise TypeError(
-            f"metric {metric!r} got unexpected keyword arguments {unexpected}; it accepts "
-            f"{list(accepted) if accepted else 'none'}"
-        )
-    if "normalize" in params:
-        _check_normalize(params["normalize"])
+_SCORER_PARAMS = {"k": K, "metric": [StrOptions(set(_KERNELS))]}
 
 
 def find_recommender(estimator):
@@ -74,8 +67,7 @@ def find_recommender(estimator):
         if callable(getattr(current, "recommend", None)):
             return current, _chain(steps)
         if hasattr(current, "steps") and isinstance(current.steps, list):
-            if len(current.steps) > 1:
-                steps.append(current[:-1])
+            steps.extend(step for _, step in current.steps[:-1] if _transforms(step))
             current = current.steps[-1][1]
         elif type(current).__name__ == "FrozenEstimator" and hasattr(current, "estimator"):
             current = current.estimator
@@ -91,6 +83,13 @@ def find_recommender(estimator):
     )
 
 
+def _transforms(step) -> bool:
+    """Whether a pipeline step changes held-out rows (resamplers act only in fit)."""
+    if step is None or (isinstance(step, str) and step == "passthrough"):
+        return False
+    return not (hasattr(step, "fit_resample") and not hasattr(step, "transform"))
+
+
 def _chain(steps: list):
     def transform(X):
         for step in steps:
@@ -100,6 +99,9 @@ def _chain(steps: list):
     return transform
 
 
+@validate_params(
+    {"k": K, "metric": [StrOptions(set(_KERNELS))]}, prefer_skip_nested_validation=True
+)
 def ranking_score(estimator, X, y=None, metric: str = "ndcg", k: int = 10, **metric_params):
     """A ranking metric of ``estimator.recommend`` against the positive rows of ``X``.
 
@@ -118,7 +120,8 @@ def ranking_score(estimator, X, y=None, metric: str = "ndcg", k: int = 10, **met
     k : int, default=10
         Length of the recommendation lists.
     **metric_params
-        Extra parameters of the metric (``normalize`` for precision).
+        Extra parameters of the metric (``normalize`` for precision and map,
+        ``gain`` for ndcg).
 
     Returns
     -------
@@ -144,7 +147,28 @@ def ranking_score(estimator, X, y=None, metric: str = "ndcg", k: int = 10, **met
     1.0
     """
     _check_metric(metric, metric_params)
-    k = _check_k(k)
+    held = rank_held_out(estimator, X, y, k)
+    return _metric_value(metric, held.relevance, **metric_params)
+
+
+class HeldOut(NamedTuple):
+    """A recommender's top-``k`` lists for the held-out users, and their judgements."""
+
+    recommender: object  # what ranked (found by find_recommender)
+    users: np.ndarray  # (n_users,) ids of the users with a positive held-out row
+    pred_ids: np.ndarray  # (n_users, <= k) their ranked ids
+    valid: np.ndarray  # (n_users, <= k) False for excluded (-inf) and empty slots
+    relevance: Relevance  # hits against the positive rows (every user is kept)
+
+
+def rank_held_out(estimator, X, y=None, k: int = 10, *, graded: bool = False) -> HeldOut:
+    """The one evaluation path: rank every user with a positive row of ``X``, judge the lists.
+
+    Behind :func:`ranking_score` (so recommenders' ``score`` and the scorers)
+    and :func:`skrec.metrics.evaluate`. With ``graded``, the positive ``y``
+    values (summed over repeated rows) are the relevance grades.
+    """
+    k = check_k(k)
     recommender, transform = find_recommender(estimator)
     name = type(recommender).__name__
     n_rows = _n_rows(X)
@@ -164,7 +188,7 @@ def ranking_score(estimator, X, y=None, metric: str = "ndcg", k: int = 10, **met
     data = data.take(positive)
     user_rows, users = pd.factorize(data.users)
     ids, scores = recommender.recommend(np.asarray(users), n=k, exclude_seen=True)
-    pred_ids, valid = _as_rankings(ids, k, name=f"{name}.recommend ids")
+    pred_ids, valid = as_rankings(ids, k, name=f"{name}.recommend ids")
     scores = np.asarray(scores)
     if pred_ids.shape[0] != len(users) or scores.shape[:1] != (len(users),):
         raise ValueError(
@@ -180,8 +204,9 @@ def ranking_score(estimator, X, y=None, metric: str = "ndcg", k: int = 10, **met
         )
     if scores.ndim == 2 and scores.shape[1] >= pred_ids.shape[1]:
         valid &= scores[:, : pred_ids.shape[1]] > -np.inf
-    hits, n_rel = _hit_matrix(user_rows, data.items, pred_ids, valid, k)
-    return _KERNELS[metric][0](hits, n_rel, k, **metric_params)
+    grades = data.y_or_ones() if graded else None
+    rel = hit_matrix(user_rows, data.items, pred_ids, valid, k, grades)
+    return HeldOut(recommender, np.asarray(users), pred_ids, valid, rel)
 
 
 def _n_rows(X):
@@ -210,6 +235,9 @@ class _RankingScorer:
         return f"make_ranking_scorer({self.metric!r}, k={self.k}{extra})"
 
 
+@validate_params(
+    {"k": K, "metric": [StrOptions(set(_KERNELS))]}, prefer_skip_nested_validation=True
+)
 def make_ranking_scorer(metric: str = "ndcg", k: int = 10, **kwargs) -> _RankingScorer:
     """Make a scorer for ``GridSearchCV``, ``RandomizedSearchCV`` and ``cross_validate``.
 
@@ -246,4 +274,4 @@ def make_ranking_scorer(metric: str = "ndcg", k: int = 10, **kwargs) -> _Ranking
     >>> scoring = {"ndcg": make_ranking_scorer(), "p@5": make_ranking_scorer("precision", k=5)}
     """
     _check_metric(metric, kwargs)
-    return _RankingScorer(metric, _check_k(k), dict(kwargs))
+    return _RankingScorer(metric, check_k(k), dict(kwargs))

@@ -11,6 +11,14 @@ yields ``(train, test)`` row indices into the interaction table ``X`` and
 - :class:`ColdItemKFold`: whole items held out (cold-start evaluation).
 """
 
+from ._search import HalvingGridSearchCV, HalvingRandomSearchCV
 from ._split import ColdItemKFold, LeaveLastOut, PerUserKFold, TemporalSplit
 
-__all__ = ["PerUserKFold", "LeaveLastOut", "TemporalSplit", "ColdItemKFold"]
+__all__ = [
+    "PerUserKFold",
+    "LeaveLastOut",
+    "TemporalSplit",
+    "ColdItemKFold",
+    "HalvingGridSearchCV",
+    "HalvingRandomSearchCV",
+]

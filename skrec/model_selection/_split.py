@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import math
 import warnings
+from abc import ABCMeta, abstractmethod
 from collections.abc import Iterator
 from numbers import Integral, Real
 
@@ -22,6 +23,7 @@ import pandas as pd
 from sklearn.model_selection import BaseCrossValidator
 from sklearn.utils import check_random_state
 
+from ..utils._sklearn_compat import Interval, check_init_params
 from ..utils.validation import Interactions, check_interactions
 
 __all__ = ["PerUserKFold", "LeaveLastOut", "TemporalSplit", "ColdItemKFold"]
@@ -29,35 +31,20 @@ __all__ = ["PerUserKFold", "LeaveLastOut", "TemporalSplit", "ColdItemKFold"]
 Splits = Iterator[tuple[np.ndarray, np.ndarray]]
 
 
-def _check_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise ValueError(
-            f"{name} must be of Integral type. {value!r} of type {type(value)} was passed."
-        )
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {name}={value}.")
-    return int(value)
-
-
-def _check_kfold(n_splits, shuffle, random_state) -> None:
-    # The messages of sklearn.model_selection._BaseKFold, so users see what they know.
-    if isinstance(n_splits, bool) or not isinstance(n_splits, Integral):
-        raise ValueError(
-            "The number of folds must be of Integral type. "
-            f"{n_splits!r} of type {type(n_splits)} was passed."
-        )
-    if n_splits <= 1:
-        raise ValueError(
-            "k-fold cross-validation requires at least one train/test split by "
-            f"setting n_splits=2 or more, got n_splits={n_splits}."
-        )
-    if not isinstance(shuffle, bool):
-        raise TypeError(f"shuffle must be True or False; got {shuffle}")
-    if not shuffle and random_state is not None:
+def _check_shuffle(splitter) -> None:
+    # The message of sklearn.model_selection._BaseKFold, so users see what they know.
+    if not splitter.shuffle and splitter.random_state is not None:
         raise ValueError(
             "Setting a random_state has no effect since shuffle is False. You should "
             "leave random_state to its default (None), or set shuffle=True."
         )
+
+
+_KFOLD = {
+    "n_splits": [Interval(Integral, 2, None, closed="left")],
+    "shuffle": ["boolean"],
+    "random_state": ["random_state"],
+}
 
 
 def _codes(ids: np.ndarray) -> tuple[np.ndarray, int]:
@@ -82,7 +69,7 @@ def _folds_from_labels(fold: np.ndarray, n_splits: int) -> Splits:
         yield np.flatnonzero(~test), np.flatnonzero(test)
 
 
-class _InteractionSplitter(BaseCrossValidator):
+class _InteractionSplitter(BaseCrossValidator, metaclass=ABCMeta):
     """Shared ``split``: validate ``X``, then let the subclass assign rows."""
 
     def split(self, X, y=None, groups=None) -> Splits:
@@ -113,8 +100,9 @@ class _InteractionSplitter(BaseCrossValidator):
         # Validation and assignment run now, so bad input fails at the call.
         return self._split(check_interactions(X))
 
+    @abstractmethod
     def _split(self, data: Interactions) -> Splits:
-        raise NotImplementedError
+        """``(train, test)`` row indices of the validated interactions ``data``."""
 
 
 class PerUserKFold(_InteractionSplitter):
@@ -166,12 +154,18 @@ class PerUserKFold(_InteractionSplitter):
     [0 2 4 5] [1 3]
     """
 
+    _parameter_constraints: dict = {
+        **_KFOLD,
+        "min_train": [Interval(Integral, 1, None, closed="left")],
+    }
+
     def __init__(self, n_splits=5, *, shuffle=True, random_state=None, min_train=1):
-        _check_kfold(n_splits, shuffle, random_state)
-        self.n_splits = int(n_splits)
+        self.n_splits = n_splits
         self.shuffle = shuffle
         self.random_state = random_state
-        self.min_train = _check_int(min_train, "min_train", 1)
+        self.min_train = min_train
+        check_init_params(self)
+        _check_shuffle(self)
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
         """Number of splits: ``n_splits``. All arguments are ignored."""
@@ -240,9 +234,15 @@ class LeaveLastOut(_InteractionSplitter):
     (array([1, 2, 3, 4]), array([0]))
     """
 
+    _parameter_constraints: dict = {
+        "n": [Interval(Integral, 1, None, closed="left")],
+        "min_train": [Interval(Integral, 0, None, closed="left")],
+    }
+
     def __init__(self, n=1, *, min_train=1):
-        self.n = _check_int(n, "n", 1)
-        self.min_train = _check_int(min_train, "min_train", 0)
+        self.n = n
+        self.min_train = min_train
+        check_init_params(self)
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
         """Number of splits: always 1. All arguments are ignored."""
@@ -329,18 +329,23 @@ class TemporalSplit(_InteractionSplitter):
     [0 1 2 3] [4]
     """
 
+    _parameter_constraints: dict = {
+        "n_splits": [Interval(Integral, 1, None, closed="left")],
+        "test_size": [
+            None,
+            Interval(Integral, 1, None, closed="left"),
+            Interval(Real, 0, 1, closed="neither"),
+        ],
+        "cut": [None, Real, *_DATE_TYPES],
+        "drop_cold_users": ["boolean"],
+    }
+
     def __init__(self, n_splits=1, *, test_size=None, cut=None, drop_cold_users=False):
-        self.n_splits = _check_int(n_splits, "n_splits", 1)
-        if test_size is not None:
-            if isinstance(test_size, bool) or not isinstance(test_size, Real):
-                raise ValueError(f"test_size must be a float, an int or None, got {test_size!r}.")
-            if isinstance(test_size, Integral):
-                _check_int(test_size, "test_size", 1)
-            elif not 0 < test_size < 1:
-                raise ValueError(
-                    f"test_size={test_size} should be either positive and smaller than the "
-                    "number of samples or a float in the (0, 1) range"
-                )
+        self.n_splits = n_splits
+        self.test_size = test_size
+        self.cut = cut
+        self.drop_cold_users = drop_cold_users
+        check_init_params(self)
         if cut is not None:
             if test_size is not None:
                 raise ValueError("Give either test_size or cut, not both.")
@@ -349,13 +354,8 @@ class TemporalSplit(_InteractionSplitter):
                     f"cut defines a single split; got n_splits={n_splits}. Use test_size "
                     "for expanding-window splits."
                 )
-            if isinstance(cut, bool) or not isinstance(cut, (Real, *_DATE_TYPES)):
+            if isinstance(cut, bool):
                 raise TypeError(f"cut must be a number or a date, got {type(cut).__name__}")
-        if not isinstance(drop_cold_users, bool):
-            raise TypeError(f"drop_cold_users must be True or False; got {drop_cold_users}")
-        self.test_size = test_size
-        self.cut = cut
-        self.drop_cold_users = drop_cold_users
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
         """Number of splits: ``n_splits``. All arguments are ignored."""
@@ -457,11 +457,14 @@ class ColdItemKFold(_InteractionSplitter):
     [0 1 2 4] [3]
     """
 
+    _parameter_constraints: dict = dict(_KFOLD)
+
     def __init__(self, n_splits=5, *, shuffle=True, random_state=None):
-        _check_kfold(n_splits, shuffle, random_state)
-        self.n_splits = int(n_splits)
+        self.n_splits = n_splits
         self.shuffle = shuffle
         self.random_state = random_state
+        check_init_params(self)
+        _check_shuffle(self)
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
         """Number of splits: ``n_splits``. All arguments are ignored."""

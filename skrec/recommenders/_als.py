@@ -5,11 +5,11 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
 
 from skrec.recommenders._base import BaseRecommender
 from skrec.utils._optional import import_optional
-from skrec.utils._threads import single_blas_thread
+from skrec.utils._sklearn_compat import Interval, StrOptions
+from skrec.utils._threads import blas_limit, effective_n_jobs
 
 __all__ = ["ALSRecommender"]
 
@@ -38,8 +38,12 @@ class ALSRecommender(BaseRecommender):
         Conjugate-gradient solver (faster) instead of Cholesky.
     calculate_training_loss : bool, default=False
         Compute the loss at each iteration (shown when ``verbose``).
-    num_threads : int, default=0
-        Threads for fitting; 0 uses every core.
+    n_jobs : int or None, default=None
+        Threads of implicit's solver and of ``recommend``: None uses the
+        enclosing :func:`joblib.parallel_config`'s ``n_jobs`` when it sets one,
+        else as many threads as BLAS may use now (every core, unless
+        ``threadpoolctl``, ``OMP_NUM_THREADS`` or a parallel search's worker
+        limits it); ``-1`` every core (joblib's convention).
     use_gpu : {"auto"} or bool, default="auto"
         Fit on the GPU. ``"auto"`` picks it only when implicit was built with
         CUDA; ``True`` without CUDA raises a ValueError.
@@ -98,7 +102,6 @@ class ALSRecommender(BaseRecommender):
         "iterations": [Interval(Integral, 1, None, closed="left")],
         "use_cg": ["boolean"],
         "calculate_training_loss": ["boolean"],
-        "num_threads": [Interval(Integral, 0, None, closed="left")],
         "use_gpu": [StrOptions({"auto"}), "boolean"],
         "random_state": ["random_state"],
         "warm_start": ["boolean"],
@@ -114,7 +117,7 @@ class ALSRecommender(BaseRecommender):
         iterations: int = 15,
         use_cg: bool = True,
         calculate_training_loss: bool = False,
-        num_threads: int = 0,
+        n_jobs: int | None = None,
         use_gpu: str | bool = "auto",
         random_state=None,
         warm_start: bool = False,
@@ -128,7 +131,7 @@ class ALSRecommender(BaseRecommender):
         self.iterations = iterations
         self.use_cg = use_cg
         self.calculate_training_loss = calculate_training_loss
-        self.num_threads = num_threads
+        self.n_jobs = n_jobs
         self.use_gpu = use_gpu
         self.random_state = random_state
         self.warm_start = warm_start
@@ -158,7 +161,7 @@ class ALSRecommender(BaseRecommender):
         cpu_als = import_optional("implicit.cpu.als", "ALSRecommender")
         seed = self._seed()
         # implicit's own advice: BLAS threads fight with its thread pool.
-        with single_blas_thread():
+        with blas_limit(1):
             self._fit_implicit(cpu_als, R, seed, previous)
 
     def _fit_implicit(self, cpu_als, R, seed, previous) -> None:
@@ -170,7 +173,7 @@ class ALSRecommender(BaseRecommender):
             use_cg=self.use_cg,
             iterations=self.iterations,
             calculate_training_loss=self.calculate_training_loss,
-            num_threads=self.num_threads,
+            num_threads=effective_n_jobs(self.n_jobs),
             random_state=seed,
         )
         if self.warm_start and previous is not None and hasattr(self, "user_factors_"):

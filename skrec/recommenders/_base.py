@@ -1,40 +1,45 @@
 """The shared recommender base: everything but *how* a model scores.
 
-A concrete recommender implements three hooks:
+A concrete recommender implements three abstract hooks:
 
 ``_fit_model(self, R, data, previous)``
     learn from the user x item CSR matrix ``R`` (float32, summed signed weights,
     explicit negatives stored as negative values) and the validated
-    :class:`~skrec.utils.validation.Interactions`; ``previous`` holds the id
-    arrays of the previous fit when the estimator was already fitted (for
-    ``warm_start``), else None.
+    :class:`~skrec.utils.validation.Interactions`; ``previous`` is a
+    :class:`~skrec.recommenders.PreviousFit` when the estimator was fitted
+    before (for ``warm_start``), else None.
 ``_score_users(self, user_idx, item_idx=None)``
-    dense scores of shape ``(len(user_idx), n_items or len(item_idx))``.
+    dense *raw* scores of shape ``(len(user_idx), n_items or len(item_idx))``.
 ``_embed_items(self, item_idx)``
     the item representation, shape ``(len(item_idx), d)``.
 
 and may override ``_score_pairs`` when row-wise scoring is cheaper than scoring
-a whole user block. Everything else (validation, id encoding, unknown-id
-fallback, calibration, batched top-n, scoring) lives here, once.
+a whole user block, and ``_extra_items`` to know items without interactions.
+Its ``__init__`` takes ``handle_unknown`` (checked when the class is defined).
+Everything else lives here once: validation, id encoding (``_ids.py``), the
+unknown-id fallback, calibration (``_calibration.py``), batched and threaded
+top-n (``_topn.py``) and scoring.
 """
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
+import inspect
+import warnings
+from abc import ABCMeta, abstractmethod
 from numbers import Integral
-from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
-from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
-from skrec.utils._threads import single_blas_thread
+from skrec.metrics import ranking_score
+from skrec.recommenders._calibration import calibration_pairs, fit_platt, sigmoid
+from skrec.recommenders._ids import PreviousFit, build_indexes, check_unknown
+from skrec.recommenders._topn import block_rows, run_blocks, top_n, user_blocks
+from skrec.utils._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
 from skrec.utils.validation import (
-    IdIndex,
-    as_id_array,
+    Interactions,
     check_ids,
     check_interactions,
     interaction_matrix,
@@ -43,59 +48,33 @@ from skrec.utils.validation import (
 
 __all__ = ["BaseRecommender"]
 
-# Scores for one block of users are materialised at most this many floats at a time.
-_BLOCK_FLOATS = 1 << 24
-# Cap on the pairs used to fit the probability calibration.
-_CALIBRATION_PAIRS = 5_000
+#: Parameters every concrete recommender's ``__init__`` must take, and why.
+REQUIRED_PARAMETERS = {
+    "handle_unknown": (
+        'handle_unknown: str = "popular"',
+        "BaseRecommender reads it to score users and items not seen in fit",
+    ),
+}
 
 
-def _sigmoid(z):
-    return 0.5 * (1.0 + np.tanh(0.5 * z))
-
-
-def _logit(p):
-    p = np.clip(p, 1e-12, 1 - 1e-12)
-    return np.log(p) - np.log1p(-p)
-
-
-def _fit_platt(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """Logistic map ``P(relevant) = sigmoid(a * score + b)`` fitted by Newton's method.
-
-    A one-feature logistic regression with a tiny ridge on ``a`` (so that
-    separable data gives a steep but finite slope). Returns ``(a, b)``.
-    """
-    pos = labels.mean()
-    if pos in (0.0, 1.0):
-        return 0.0, float(_logit(np.clip(pos, 0.01, 0.99)))
-    s = scores.astype(np.float64)
-    mu, sd = s.mean(), s.std()
-    if not np.isfinite(sd) or sd < 1e-12:
-        return 0.0, float(_logit(pos))
-    z = (s - mu) / sd
-    a, b = 0.0, float(_logit(pos))
-    ridge = 1e-3
-    for _ in range(50):
-        p = _sigmoid(a * z + b)
-        w = p * (1 - p) + 1e-12
-        r = p - labels
-        # np.dot, not @: numpy's matmul of two 1-D arrays is ~100x slower here.
-        ga, gb = np.dot(z, r) + ridge * a, r.sum()
-        haa, hab, hbb = np.dot(z * w, z) + ridge, np.dot(z, w), w.sum()
-        det = haa * hbb - hab * hab
-        step_a, step_b = (hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det
-        a, b = a - step_a, b - step_b
-        if max(abs(step_a), abs(step_b)) < 1e-8:
-            break
-    return float(a / sd), float(b - a * mu / sd)
-
-
-class BaseRecommender(ClassifierMixin, BaseEstimator):
+class BaseRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of every skrec recommender.
 
     Gives a model that only knows how to score (user, item) pairs the full
     recommender API of DESIGN §3: ``fit``, ``decision_function``,
-    ``predict_proba``, ``predict``, ``classes_``, ``recommend``, ``score`` and
-    ``embed_items``, with unknown-id handling and calibrated probabilities.
+    ``predict_proba``, ``predict``, ``score_samples``, ``classes_``,
+    ``recommend``, ``score`` and ``embed_items``, with unknown-id handling and
+    calibrated probabilities. Subclasses implement the abstract hooks
+    ``_fit_model``, ``_score_users`` and ``_embed_items`` (see the module
+    docstring and "Writing a recommender" in the documentation).
+
+    Scores: ``score_samples`` is the model's raw score; ``decision_function``
+    is its calibrated logit ``a * raw + b`` with ``a > 0``, so that
+    ``predict_proba[:, 1] == sigmoid(decision_function)`` and
+    ``predict == (decision_function > 0)`` hold exactly, as for every
+    scikit-learn binary classifier, and rankings by either score are the same.
+    ``recommend`` returns scores on the ``decision_function`` scale; equal
+    scores rank in candidate order (``items_``, or the ``items`` given).
 
     Unknown ids (``handle_unknown="popular"``): a user not seen in ``fit`` is
     scored by item popularity; an item not seen in ``fit`` gets the score of an
@@ -104,12 +83,11 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
     answers in an active-learning loop) is scored by popularity too, and their
     negatives are still excluded by ``recommend``.
 
-    Calibration: after fitting, ``P(relevant)`` is a logistic function of the raw
-    score, fitted on the training positives and an equal number of sampled
-    non-interactions (plus explicit negatives). Fallback rows (unknown users)
-    use a second logistic map of the item's popularity, expressed back on the
-    model's score scale so that ``predict_proba == sigmoid(a * decision + b)``
-    holds for every row.
+    Calibration: after fitting, ``(a, b)`` are fitted by logistic regression
+    on the training positives and an equal number of sampled non-interactions
+    (plus explicit negatives). Fallback rows (unknown users) use a second
+    logistic map of the item's popularity, so their ``decision_function`` is
+    the popularity logit.
 
     Examples
     --------
@@ -124,31 +102,71 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "handle_unknown": [StrOptions({"popular", "error"})],
         "augmenter": [None, str, HasMethods(["fit_resample"])],
+        "n_jobs": [None, Interval(Integral, None, None, closed="neither")],
     }
 
+    def __new__(cls, *args, **kwargs):
+        missing = sorted(getattr(cls, "__abstractmethods__", ()))
+        if missing:
+            raise TypeError(
+                f"{cls.__name__} cannot be instantiated: it does not implement "
+                f"{', '.join(missing)}. A recommender implements _fit_model(self, R, data, "
+                "previous), _score_users(self, user_idx, item_idx=None) and "
+                "_embed_items(self, item_idx); see 'Writing a recommender' in the skrec docs"
+            )
+        return super().__new__(cls)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if _abstract_methods(cls):
+            return  # an intermediate base: checked when a concrete subclass is defined
+        params = inspect.signature(cls.__init__).parameters
+        for name, (signature, why) in REQUIRED_PARAMETERS.items():
+            if name not in params:
+                raise TypeError(
+                    f"{cls.__name__}.__init__ must take the parameter {name!r} ({why}): add "
+                    f"`{signature}` to its signature and store it as self.{name}"
+                )
+
     # ------------------------------------------------------------------ hooks
-    def _fit_model(self, R: sp.csr_matrix, data, previous) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _fit_model(
+        self, R: sp.csr_matrix, data: Interactions, previous: PreviousFit | None
+    ) -> None:
+        """Learn from the training matrix ``R`` (and the validated rows ``data``)."""
 
+    @abstractmethod
     def _score_users(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
-        raise NotImplementedError
+        """Raw scores of users ``user_idx`` x items ``item_idx`` (all items when None)."""
 
+    @abstractmethod
     def _embed_items(self, item_idx: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """The item representation of items ``item_idx``, shape ``(len(item_idx), d)``."""
 
     def _extra_items(self):
         """Ids of items the model knows without interactions (e.g. from ``item_text``)."""
         return None
 
+    def _score_rows(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
+        """``_score_users``, with each user's row independent of the users scored with it.
+
+        BLAS computes a product with one row (gemv) and with several (gemm)
+        through kernels that differ in the last bit; a lone user is scored in a
+        block of two, so a user's scores never depend on the block it falls in.
+        """
+        if len(user_idx) == 1:
+            return np.asarray(self._score_users(np.repeat(user_idx, 2), item_idx))[:1]
+        return np.asarray(self._score_users(user_idx, item_idx))
+
     def _score_pairs(self, user_idx: np.ndarray, item_idx: np.ndarray) -> np.ndarray:
-        """Scores of known (user, item) index pairs, by blocks of distinct users."""
+        """Raw scores of known (user, item) index pairs, by blocks of distinct users."""
         out = np.empty(len(user_idx), dtype=np.float64)
         order = np.argsort(user_idx, kind="stable")
         users, starts = np.unique(user_idx[order], return_index=True)
         bounds = np.append(starts, len(order))
-        block = max(1, _BLOCK_FLOATS // max(1, len(self.items_)))
+        block = block_rows(len(self.items_))
         for b in range(0, len(users), block):
-            scores = self._score_users(users[b : b + block])
+            scores = self._score_rows(users[b : b + block])
             lo, hi = bounds[b], bounds[min(b + block, len(users))]
             rows = order[lo:hi]
             local = np.searchsorted(users[b : b + block], user_idx[rows])
@@ -156,8 +174,8 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         return out
 
     # -------------------------------------------------------------------- fit
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_weight=None):
         """Learn from interactions.
 
         Parameters
@@ -167,29 +185,29 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_rows,), default=None
             Feedback: None (all positive), strengths > 0, or <= 0 for explicit
             negatives. Duplicate (user, item) rows are summed.
+        sample_weight : array-like of shape (n_rows,), default=None
+            Non-negative weight of each row, multiplying its strength (a row of
+            weight 0 counts for nothing). Routable with scikit-learn's
+            metadata routing (``set_fit_request(sample_weight=True)``).
 
         Returns
         -------
         self : object
             The fitted recommender.
         """
-        original = check_interactions(X, y)
+        original = check_interactions(X, y, sample_weight=sample_weight)
+        if original.weight is not None and getattr(self, "augmenter", None) is not None:
+            raise ValueError(
+                "sample_weight cannot be combined with an augmenter: an augmenter returns new "
+                "rows whose weights are unknown. Fold the weights into y instead"
+            )
         data = self._augment(original)
         previous = None
         if hasattr(self, "users_"):
-            previous = SimpleNamespace(users_=self.users_, items_=self.items_)
-        if data is original:
-            self._user_index, item_index = IdIndex(data.users), IdIndex(data.items)
-        else:  # every id the caller gave stays known, even if the augmenter dropped its rows
-            self._user_index = IdIndex(data.users).extend(original.users)
-            item_index = IdIndex(data.items).extend(original.items)
-        extra = self._extra_items()
-        if extra is not None:
-            item_index = item_index.extend(check_ids(extra, "item_text ids"))
-        self._item_index = item_index
+            previous = PreviousFit(users_=self.users_, items_=self.items_)
+        self._user_index, self._item_index = build_indexes(original, data, self._extra_items())
         self.users_ = self._user_index.ids
         self.items_ = self._item_index.ids
-        shape = (len(self.users_), len(self.items_))
         R = self._matrix(data)
         self.interactions_ = R
         # What `recommend` excludes: what the user did, not what an augmenter added.
@@ -199,15 +217,22 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         positive = R.data > 0
         all_positive = bool(positive.all())
         cols = R.indices if all_positive else R.indices[positive]
-        self.item_popularity_ = np.bincount(cols, minlength=shape[1]).astype(np.float64)
+        self.item_popularity_ = np.bincount(cols, minlength=R.shape[1]).astype(np.float64)
         self._no_positive = _rows_without_positive(R.indptr, None if all_positive else positive)
+        if not positive.any():
+            warnings.warn(
+                f"{type(self).__name__}.fit got no positive interaction (every y <= 0, or "
+                "every weight 0): there is nothing to learn preferences from, and every "
+                "user is ranked by the popularity fallback, which is uniform here",
+                UserWarning,
+                stacklevel=3,
+            )
         del positive, cols
         self._fit_model(R, data, previous)
-        with single_blas_thread():
-            self._fit_calibration(R)
+        self._fit_calibration(R)
         return self
 
-    def _matrix(self, data) -> sp.csr_matrix:
+    def _matrix(self, data: Interactions) -> sp.csr_matrix:
         """The user x item matrix of ``data`` in this estimator's index space."""
         shape = (len(self.users_), len(self.items_))
         # Indices as int32 (scipy's own index type when they fit) halve fit's largest
@@ -215,9 +240,9 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         index = np.int32 if max(shape) < np.iinfo(np.int32).max else np.int64
         u = self._user_index.get_indexer(data.users).astype(index, copy=False)
         i = self._item_index.get_indexer(data.items).astype(index, copy=False)
-        return interaction_matrix(u, i, signed_weights(data.y, len(u)), shape)
+        return interaction_matrix(u, i, signed_weights(data.y, len(u), data.weight), shape)
 
-    def _augment(self, data):
+    def _augment(self, data: Interactions) -> Interactions:
         """Apply ``self.augmenter`` (fit time only; never at predict or score)."""
         spec = getattr(self, "augmenter", None)
         if spec is None:
@@ -237,55 +262,39 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         # Estimators without a random_state parameter calibrate deterministically.
         rng = check_random_state(getattr(self, "random_state", 0))
         rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
-        # Positions of the sampled entries in R.data; rows come from R.indptr, so R is
-        # not copied to COO.
-        pos = _sample_entries(R.data > 0, _CALIBRATION_PAIRS, rng)
-        neg = _sample_entries(R.data < 0, _CALIBRATION_PAIRS, rng)
-        n_users, n_items = R.shape
-        n_sample = max(len(pos), 1)
-        su = rng.randint(n_users, size=n_sample)
-        si = rng.randint(n_items, size=n_sample)
-        unseen = np.asarray(R[su, si]).ravel() == 0
-        su, si = su[unseen], si[unseen]
-        rows = np.searchsorted(R.indptr, np.concatenate([pos, neg]), side="right") - 1
-        users = np.concatenate([rows, su])
-        items = np.concatenate([R.indices[pos], R.indices[neg], si])
-        labels = np.concatenate([np.ones(len(pos)), np.zeros(len(neg) + len(su))])
+        users, items, labels = calibration_pairs(R, rng)
         scores = self._score_pairs(users, items)
         finite = np.isfinite(scores)
-        self.calibration_ = _fit_platt(scores[finite], labels[finite])
-        self._fallback_calibration = _fit_platt(self._popularity_score(items), labels)
+        if np.isnan(scores).any():
+            raise ValueError(
+                f"{type(self).__name__} produced NaN scores after fit (on "
+                f"{int(np.isnan(scores).sum())} of {len(scores)} sampled pairs); the model "
+                "diverged or its data held values it cannot use"
+            )
+        self.calibration_ = fit_platt(scores[finite], labels[finite])
+        self._fallback_calibration = fit_platt(self._popularity_score(items), labels)
         self._score_floor = float(np.min(scores[finite])) if finite.any() else 0.0
-        self._score_mean = float(np.mean(scores[finite])) if finite.any() else 0.0
 
     # ----------------------------------------------------------------- scores
-    def _check_unknown(self, mask: np.ndarray, ids: np.ndarray, what: str) -> None:
-        if mask.any() and self.handle_unknown == "error":
-            shown = ", ".join(repr(v) for v in np.unique(as_id_array(ids[mask]).astype(object))[:5])
-            raise ValueError(
-                f"{mask.sum()} rows have {what} not seen in fit ({shown}...); "
-                "use handle_unknown='popular' to score them by popularity"
-            )
-
-    def _fallback_decision(self, item_idx: np.ndarray) -> np.ndarray:
-        """Popularity-based P(relevant), expressed on the model's score scale."""
-        a2, b2 = self._fallback_calibration
-        logit = a2 * self._popularity_score(item_idx) + b2
-        a, b = self.calibration_
-        if abs(a) < 1e-12:
-            return np.full(len(item_idx), self._score_mean)
-        return (logit - b) / a
-
     def _encode_rows(self, X):
         data = check_interactions(X)
         u = self._user_index.get_indexer(data.users)
         i = self._item_index.get_indexer(data.items)
-        self._check_unknown(u < 0, data.users, "users")
-        self._check_unknown(i < 0, data.items, "items")
+        check_unknown(self.handle_unknown, u < 0, data.users, "users")
+        check_unknown(self.handle_unknown, i < 0, data.items, "items")
         return u, i
 
-    def decision_function(self, X) -> np.ndarray:
-        """Raw score of each (user, item) row; higher means more relevant.
+    def _fallback_raw(self, item_idx: np.ndarray) -> np.ndarray:
+        """Popularity-based scores of cold users, on the model's raw scale.
+
+        Their calibrated logit (``a * raw + b``) is the popularity logit.
+        """
+        a2, b2 = self._fallback_calibration
+        a, b = self.calibration_
+        return (a2 * self._popularity_score(item_idx) + b2 - b) / a
+
+    def score_samples(self, X) -> np.ndarray:
+        """The model's raw (uncalibrated) score of each (user, item) row.
 
         Parameters
         ----------
@@ -295,9 +304,10 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_rows,)
-            Scores. Rows with an unknown user are scored by popularity and rows
-            with an unknown item as an item nobody interacted with (see
-            ``handle_unknown``).
+            Raw scores (``decision_function == a * score_samples + b`` with
+            ``(a, b) = calibration_``). Rows with an unknown user are scored by
+            popularity, and rows with an unknown item as an item nobody
+            interacted with (see ``handle_unknown``).
         """
         check_is_fitted(self, "calibration_")
         u, i = self._encode_rows(X)
@@ -308,10 +318,37 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         cold_user = u < 0
         cold_user[~cold_user] = self._no_positive[u[~cold_user]]
         if cold_user.any():
-            out[cold_user] = self._fallback_decision(i[cold_user])
+            out[cold_user] = self._fallback_raw(i[cold_user])
         # A known user with an unknown item: the lowest score the model gave in training.
-        out[(u >= 0) & (i < 0)] = self._score_floor
+        out[(u >= 0) & (i < 0) & ~cold_user] = self._score_floor
+        if np.isnan(out).any():
+            raise ValueError(
+                f"{type(self).__name__} produced NaN scores for {int(np.isnan(out).sum())} "
+                "rows; the model diverged or its data held values it cannot use"
+            )
         return out
+
+    def decision_function(self, X) -> np.ndarray:
+        """Calibrated logit of relevance of each (user, item) row; positive means relevant.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, 2 or 3) or DataFrame
+            Interaction rows ``(user, item[, timestamp])``.
+
+        Returns
+        -------
+        ndarray of shape (n_rows,)
+            ``a * score_samples(X) + b``: ``predict`` is ``decision_function > 0``
+            and ``predict_proba[:, 1]`` is its sigmoid. Rows with an unknown
+            user get the popularity fallback (see ``handle_unknown``).
+        """
+        a, b = self._calibration()
+        return a * self.score_samples(X) + b
+
+    def _calibration(self) -> tuple[float, float]:
+        check_is_fitted(self, "calibration_")
+        return self.calibration_
 
     def predict_proba(self, X) -> np.ndarray:
         """Calibrated probabilities ``[P(not relevant), P(relevant)]`` per row.
@@ -324,14 +361,13 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_rows, 2)
-            Rows sum to one; column 1 is the probability of relevance.
+            Rows sum to one; column 1 is ``sigmoid(decision_function(X))``.
         """
-        a, b = self.calibration_ if hasattr(self, "calibration_") else (0.0, 0.0)
-        p = _sigmoid(a * self.decision_function(X) + b)
+        p = sigmoid(self.decision_function(X))
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X) -> np.ndarray:
-        """1 where P(relevant) >= 0.5, else 0.
+        """1 where ``decision_function(X) > 0`` (P(relevant) > 0.5), else 0.
 
         Parameters
         ----------
@@ -343,7 +379,7 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         ndarray of shape (n_rows,)
             Predicted labels in ``classes_``.
         """
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(np.int64)
+        return (self.decision_function(X) > 0).astype(np.int64)
 
     @property
     def classes_(self) -> np.ndarray:
@@ -372,62 +408,57 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         Returns
         -------
         ids : ndarray of shape (n_users, n)
-            Recommended item ids, best first.
+            Recommended item ids, best first; equal scores in candidate order.
         scores : ndarray of shape (n_users, n)
             Their scores (``decision_function`` scale).
         """
-        check_is_fitted(self, "calibration_")
+        a, b = self._calibration()
         if not isinstance(n, Integral) or isinstance(n, bool) or n < 1:
             raise ValueError(f"n must be a positive integer, got {n!r}")
         users = check_ids(users, "users")
         u = self._user_index.get_indexer(users)
-        self._check_unknown(u < 0, users, "users")
+        check_unknown(self.handle_unknown, u < 0, users, "users")
         if items is None:
             cand_ids, cand = self.items_, None
         else:
             cand_ids = check_ids(items, "items")
             cand = self._item_index.get_indexer(cand_ids)
-            self._check_unknown(cand < 0, cand_ids, "items")
-        n_cand = len(cand_ids)
-        n = min(int(n), n_cand)
+            check_unknown(self.handle_unknown, cand < 0, cand_ids, "items")
+        n = min(int(n), len(cand_ids))
         top = np.empty((len(u), n), dtype=np.int64)
         top_scores = np.empty((len(u), n), dtype=np.float64)
-        block = max(1, _BLOCK_FLOATS // max(1, n_cand))
-        known_rows = np.flatnonzero(u >= 0)
 
         def one_block(rows):
             scores = self._candidate_scores(u[rows], cand)
+            if np.isnan(scores).any():
+                bad = np.flatnonzero(np.isnan(scores).any(axis=1))
+                raise ValueError(
+                    f"{type(self).__name__} produced NaN scores for {len(bad)} users (e.g. "
+                    f"{users[rows[bad[0]]]!r}); the model diverged or its data held values "
+                    "it cannot use"
+                )
             if exclude_seen:
                 self._mask_seen(scores, u[rows], cand)
-            top[rows], top_scores[rows] = _top_n(scores, n)
+            top[rows], top_scores[rows] = top_n(scores, n)
 
-        blocks = [known_rows[b : b + block] for b in range(0, len(known_rows), block)]
-        workers = min(len(blocks), os.cpu_count() or 1)
-        if workers <= 1:
-            for rows in blocks:
-                one_block(rows)
-        else:
-            # numpy releases the GIL in matmul and partition: blocks run in parallel
-            # threads, each with single-threaded BLAS so the cores are not oversubscribed.
-            with single_blas_thread(), ThreadPoolExecutor(workers) as pool:
-                for _ in pool.map(one_block, blocks):
-                    pass
+        run_blocks(one_block, user_blocks(np.flatnonzero(u >= 0), len(cand_ids)), self._n_jobs())
         cold_rows = np.flatnonzero(u < 0)
         if len(cold_rows):
-            fallback = self._fallback_decision(
-                np.arange(len(self.items_)) if cand is None else cand
-            )[None, :]
-            idx, sc = _top_n(fallback, n)
-            top[cold_rows], top_scores[cold_rows] = idx, sc
-        return cand_ids[top], top_scores
+            fallback = self._fallback_raw(np.arange(len(self.items_)) if cand is None else cand)
+            top[cold_rows], top_scores[cold_rows] = top_n(fallback[None, :], n)
+        # a > 0: the calibrated scores rank as the raw ones (and -inf stays -inf).
+        return cand_ids[top], a * top_scores + b
+
+    def _n_jobs(self):
+        return getattr(self, "n_jobs", None)
 
     def _candidate_scores(self, user_idx: np.ndarray, cand) -> np.ndarray:
         if cand is None:
-            scores = self._score_users(user_idx)
+            scores = self._score_rows(user_idx)
         else:
             scores = np.empty((len(user_idx), len(cand)), dtype=np.float64)
             known = cand >= 0
-            scores[:, known] = self._score_users(user_idx, cand[known])
+            scores[:, known] = self._score_rows(user_idx, cand[known])
             if (~known).any():
                 scores[:, ~known] = self._score_floor
         cold = self._no_positive[user_idx]
@@ -436,7 +467,9 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
             # active-learning loop) carry no preference signal: a factor model gives
             # them all-zero scores. They are ranked like unknown users, by popularity.
             items = np.arange(len(self.items_)) if cand is None else cand
-            scores[cold] = self._fallback_decision(items)
+            if scores.dtype != np.float64:
+                scores = scores.astype(np.float64)
+            scores[cold] = self._fallback_raw(items)
         return scores
 
     def _mask_seen(self, scores: np.ndarray, user_idx: np.ndarray, cand) -> None:
@@ -471,8 +504,6 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         float
             Mean NDCG@10 over the users with at least one relevant row.
         """
-        from skrec.metrics._scorer import ranking_score  # noqa: PLC0415 (import cycle)
-
         return ranking_score(self, X, y, metric="ndcg", k=10)
 
     def embed_items(self, items) -> np.ndarray:
@@ -492,7 +523,7 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "calibration_")
         items = check_ids(items, "items")
         idx = self._item_index.get_indexer(items)
-        self._check_unknown(idx < 0, items, "items")
+        check_unknown(self.handle_unknown, idx < 0, items, "items")
         known = idx >= 0
         first = self._embed_items(idx[known][:1] if known.any() else np.zeros(1, dtype=np.int64))
         out = np.zeros((len(idx), first.shape[1]), dtype=np.float64)
@@ -505,7 +536,17 @@ class BaseRecommender(ClassifierMixin, BaseEstimator):
         tags.target_tags.required = False
         tags.input_tags.string = True
         tags.classifier_tags.poor_score = True
+        tags.classifier_tags.multi_class = False  # relevant or not: a binary classifier
         return tags
+
+
+def _abstract_methods(cls) -> set[str]:
+    """Names of the abstract methods ``cls`` has not implemented (before ABCMeta counts them)."""
+    return {
+        name
+        for name in dir(cls)
+        if getattr(getattr(cls, name, None), "__isabstractmethod__", False)
+    }
 
 
 def _rows_without_positive(indptr: np.ndarray, positive: np.ndarray | None) -> np.ndarray:
@@ -517,30 +558,3 @@ def _rows_without_positive(indptr: np.ndarray, positive: np.ndarray | None) -> n
         return np.diff(indptr) == 0
     seen = np.concatenate([[0], np.cumsum(positive, dtype=np.int64)])
     return seen[indptr[1:]] == seen[indptr[:-1]]
-
-
-def _sample_entries(mask: np.ndarray, size: int, rng) -> np.ndarray:
-    """Positions where ``mask`` is set; ``size`` of them drawn at random when there are more.
-
-    Draws exactly ``rng.choice(np.flatnonzero(mask), size, replace=False)`` (the same
-    random numbers), without building the positions when every entry is set.
-    """
-    n = int(np.count_nonzero(mask))
-    if n <= size:
-        return np.flatnonzero(mask)
-    picked = rng.choice(n, size, replace=False)
-    return picked if n == len(mask) else np.flatnonzero(mask)[picked]
-
-
-def _top_n(scores: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Column indices and values of the ``n`` largest scores per row, best first."""
-    n_cols = scores.shape[1]
-    if n < n_cols:
-        # Partition on the scores themselves: negating them would copy the block.
-        part = np.argpartition(scores, n_cols - n, axis=1)[:, n_cols - n :]
-    else:
-        part = np.broadcast_to(np.arange(scores.shape[1]), scores.shape)
-    vals = np.take_along_axis(scores, part, axis=1)
-    order = np.argsort(-vals, axis=1, kind="stable")
-    idx = np.take_along_axis(part, order, axis=1)
-    return idx, np.take_along_axis(vals, order, axis=1)

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import itertools
 import warnings
+from numbers import Integral
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit
 from scipy.stats import rankdata
-from sklearn.base import MetaEstimatorMixin, _fit_context, clone
+from sklearn.base import MetaEstimatorMixin, clone
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_random_state
 
 from skrec.metrics import ndcg_at_k
 from skrec.recommenders._base import BaseRecommender
+from skrec.recommenders._registry import resolve_recommender
+from skrec.utils._sklearn_compat import (
+    BaseComposition,
+    Interval,
+    StrOptions,
+    VisualBlock,
+    fit_context,
+)
 from skrec.utils.validation import as_id_array
 
 __all__ = ["HybridRecommender"]
@@ -28,7 +35,7 @@ _LEARN_HOLDOUT = 0.1
 _LEARN_K = 10
 
 
-class HybridRecommender(MetaEstimatorMixin, _BaseComposition, BaseRecommender):
+class HybridRecommender(MetaEstimatorMixin, BaseComposition, BaseRecommender):
     """Blend the scores of several recommenders, each normalised per user.
 
     A meta-estimator in the manner of :class:`~sklearn.ensemble.VotingClassifier`:
@@ -48,8 +55,10 @@ class HybridRecommender(MetaEstimatorMixin, _BaseComposition, BaseRecommender):
 
     Parameters
     ----------
-    estimators : list of (str, recommender)
-        The named members: skrec recommenders (or ``"drop"`` to leave one out).
+    estimators : list of (str, recommender or str)
+        The named members: skrec recommenders, names of
+        :func:`skrec.recommenders.available` (a default instance of that
+        recommender, e.g. one a plugin registers), or ``"drop"`` to leave one out.
     weights : array-like of shape (n_estimators,), "learn" or None, default=None
         Blend weights (non-negative, not all zero), one per member in order;
         None weighs members equally. ``"learn"`` picks them on held-out data:
@@ -70,6 +79,9 @@ class HybridRecommender(MetaEstimatorMixin, _BaseComposition, BaseRecommender):
         calibration. Members keep their own ``random_state``.
     handle_unknown : {"popular", "error"}, default="popular"
         What to do with users or items not seen in ``fit`` at predict time.
+    n_jobs : int or None, default=None
+        Threads of the hybrid's own ``recommend`` (see
+        :func:`skrec.utils.effective_n_jobs`); members keep their own ``n_jobs``.
 
     Attributes
     ----------
@@ -114,6 +126,7 @@ class HybridRecommender(MetaEstimatorMixin, _BaseComposition, BaseRecommender):
         "normalize": [StrOptions({"rank", "zscore", "none"})],
         "random_state": ["random_state"],
         "handle_unknown": [StrOptions({"popular", "error"})],
+        "n_jobs": [None, Interval(Integral, None, None, closed="neither")],
     }
 
     def __init__(
@@ -124,12 +137,14 @@ class HybridRecommender(MetaEstimatorMixin, _BaseComposition, BaseRecommender):
         normalize: str = "zscore",
         random_state=None,
         handle_unknown: str = "popular",
+        n_jobs: int | None = None,
     ):
         self.estimators = estimators
         self.weights = weights
         self.normalize = normalize
         self.random_state = random_state
         self.handle_unknown = handle_unknown
+        self.n_jobs = n_jobs
 
     def get_params(self, deep: bool = True) -> dict:
         """Parameters of the hybrid and, with ``deep``, of its members as ``name__param``.
@@ -167,8 +182,8 @@ class HybridRecommender(MetaEstimatorMixin, _BaseComposition, BaseRecommender):
         return Bunch(**dict(self.estimators))
 
     # Members' parameters are not validated by the hybrid's own constraints.
-    @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
+    @fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None, sample_weight=None):
         """Fit a clone of every member on the interactions and learn the blend.
 
         Parameters
@@ -178,13 +193,20 @@ class HybridRecommender(MetaEstimatorMixin, _BaseComposition, BaseRecommender):
         y : array-like of shape (n_rows,), default=None
             Feedback: None (all positive), strengths > 0, or <= 0 for explicit
             negatives.
+        sample_weight : array-like of shape (n_rows,), default=None
+            Non-negative row weights, passed on to every member.
 
         Returns
         -------
         self : HybridRecommender
             The fitted hybrid.
         """
-        return BaseRecommender.fit.__wrapped__(self, X, y)
+        return BaseRecommender.fit.__wrapped__(self, X, y, sample_weight)
+
+    def _sk_visual_block_(self):
+        # The HTML repr shows the members side by side, as VotingClassifier's does.
+        names, estimators = zip(*self.estimators, strict=True)
+        return VisualBlock("parallel", estimators, names=names)
 
     # ------------------------------------------------------------- members
     def _members(self) -> list[tuple[int, str, BaseRecommender]]:
@@ -201,12 +223,9 @@ class HybridRecommender(MetaEstimatorMixin, _BaseComposition, BaseRecommender):
         for pos, (name, est) in enumerate(self.estimators):
             if isinstance(est, str) and est == "drop":
                 continue
-            if not isinstance(est, BaseRecommender):
-                raise TypeError(
-                    f"estimator {name!r} is a {type(est).__name__}; HybridRecommender "
-                    "blends skrec recommenders (subclasses of skrec.BaseRecommender) or 'drop'"
-                )
-            members.append((pos, name, est))
+            members.append(
+                (pos, name, resolve_recommender(est, owner=f"HybridRecommender member {name!r}"))
+            )
         if not members:
             raise ValueError("All estimators are dropped; at least one is required")
         return members
@@ -320,12 +339,19 @@ def _index_maps(fitted, users, items) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def _member_scores(est, mu: np.ndarray, mi: np.ndarray, normalize: str) -> np.ndarray:
-    """One member's normalised scores of users ``mu`` x items ``mi``; NaN where unknown."""
+    """One member's normalised scores of users ``mu`` x items ``mi``; NaN where unknown.
+
+    Each user's scores are normalised over every item the member knows, whatever
+    the candidates asked for: the score of a (user, item) pair does not depend on
+    which other items are ranked with it, so ``recommend(items=...)`` ranks the
+    candidates exactly as the full ranking does.
+    """
     out = np.full((len(mu), len(mi)), np.nan)
     ku, ki = mu >= 0, mi >= 0
     if ku.any() and ki.any():
-        out[np.ix_(ku, ki)] = est._score_users(mu[ku], mi[ki])
-    return _normalize(out, normalize)
+        full = _normalize(est._score_rows(mu[ku]).astype(np.float64), normalize)
+        out[np.ix_(ku, ki)] = full[:, mi[ki]]
+    return out
 
 
 # The constant of reciprocal rank fusion; 60 is the value of the original paper.

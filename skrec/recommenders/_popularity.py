@@ -22,6 +22,8 @@ class PopularityRecommender(BaseRecommender):
         :func:`skrec.augmenters.available`, or an object with ``fit_resample``).
     handle_unknown : {"popular", "error"}, default="popular"
         What to do with users or items not seen in ``fit`` at predict time.
+    n_jobs : int or None, default=None
+        Threads of ``recommend`` (see :func:`skrec.utils.effective_n_jobs`).
 
     Attributes
     ----------
@@ -39,9 +41,10 @@ class PopularityRecommender(BaseRecommender):
     [['c']]
     """
 
-    def __init__(self, *, augmenter=None, handle_unknown: str = "popular"):
+    def __init__(self, *, augmenter=None, handle_unknown: str = "popular", n_jobs=None):
         self.augmenter = augmenter
         self.handle_unknown = handle_unknown
+        self.n_jobs = n_jobs
 
     def _fit_model(self, R, data, previous) -> None:
         self.scores_ = np.log1p(self.item_popularity_)

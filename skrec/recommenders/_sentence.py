@@ -9,13 +9,14 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_random_state
-from threadpoolctl import threadpool_limits
 
-from skrec.recommenders._base import BaseRecommender, _fit_platt, _sigmoid
-from skrec.recommenders._embedding_cache import encode_texts
-from skrec.utils.validation import check_ids, interaction_matrix, signed_weights
+from skrec.recommenders._base import BaseRecommender
+from skrec.recommenders._calibration import fit_platt, sigmoid
+from skrec.utils._embedding_cache import EmbeddingCache, resolve_cache
+from skrec.utils._sklearn_compat import Interval, StrOptions
+from skrec.utils._threads import blas_limit
+from skrec.utils.validation import interaction_matrix, item_text_ids, item_texts, signed_weights
 
 __all__ = ["SentenceTransformerRecommender"]
 
@@ -23,7 +24,6 @@ _DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 # With half_life=None, a user's interaction this many "typical gaps" old weighs half.
 _AUTO_HALF_LIFE_GAPS = 10
 _NEWTON_STEPS = 10
-_SHOWN = 10
 
 
 class SentenceTransformerRecommender(BaseRecommender):
@@ -38,17 +38,18 @@ class SentenceTransformerRecommender(BaseRecommender):
     profile needs only a handful of items, it is also a few-shot recommender
     (see ``user_profile="logistic"``).
 
-    Embeddings are cached per process (and on disk with ``cache_dir``), keyed by
-    model, ``normalize`` and text: refitting clones in ``GridSearchCV`` or an
-    active-learning loop encodes each text once.
+    Given an :class:`~skrec.utils.EmbeddingCache` (``cache=``), embeddings are
+    kept there, keyed by model, ``normalize`` and text: refitting clones in
+    ``GridSearchCV`` or an active-learning loop then encodes each text once.
 
     Parameters
     ----------
     model : str or path-like, default="sentence-transformers/all-MiniLM-L6-v2"
         A sentence-transformers model name or a local folder holding one.
-    item_text : mapping or pandas.Series, default=None
-        Item id -> text. Required; must cover every item seen in ``fit``. Items
-        present only here are cold-start items.
+    item_text : mapping, pandas.Series or callable, default=None
+        Item id -> text (or a function of the id returning its text).
+        Required; must cover every item seen in ``fit``. Items present only in
+        a mapping are cold-start items.
     user_profile : {"mean", "recency", "logistic"}, default="mean"
         How a user's profile is built from their interactions:
 
@@ -88,9 +89,15 @@ class SentenceTransformerRecommender(BaseRecommender):
         Sentence embeddings share a common direction that otherwise dominates
         every user profile; on MovieLens-100K centring lifts the NDCG@10 of
         the "mean" profile from 0.025 to 0.083.
-    cache_dir : str or path-like, default=None
-        Folder that keeps embeddings across processes; None keeps them in the
-        process only.
+    cache : EmbeddingCache, str, path-like or None, default=None
+        Where embeddings (and the loaded model) outlive a fit: an
+        :class:`~skrec.utils.EmbeddingCache` shared by every estimator given
+        it (clones included), or a folder (an on-disk cache there, shared
+        across processes). None: each fit loads the model and encodes its
+        texts anew, and nothing is kept.
+    n_jobs : int or None, default=None
+        Threads of the text encoder (torch) during ``fit`` and of
+        ``recommend`` (see :func:`skrec.utils.effective_n_jobs`).
     random_state : int, RandomState instance or None, default=None
         Seed of the negative sampling (``"logistic"``) and of the calibration.
     verbose : bool, default=False
@@ -142,7 +149,7 @@ class SentenceTransformerRecommender(BaseRecommender):
     _parameter_constraints: dict = {
         **BaseRecommender._parameter_constraints,
         "model": [str, os.PathLike],
-        "item_text": [None, Mapping, pd.Series],
+        "item_text": [None, Mapping, pd.Series, callable],
         "user_profile": [StrOptions({"mean", "recency", "logistic"})],
         "half_life": [None, Interval(Real, 0, None, closed="neither")],
         "C": [Interval(Real, 0, None, closed="neither")],
@@ -151,7 +158,8 @@ class SentenceTransformerRecommender(BaseRecommender):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "normalize": ["boolean"],
         "center": ["boolean"],
-        "cache_dir": [None, str, os.PathLike],
+        "cache": [None, str, os.PathLike, EmbeddingCache],
+        "n_jobs": [None, Interval(Integral, None, None, closed="neither")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -169,7 +177,8 @@ class SentenceTransformerRecommender(BaseRecommender):
         batch_size: int = 64,
         normalize: bool = True,
         center: bool = True,
-        cache_dir: str | os.PathLike | None = None,
+        cache=None,
+        n_jobs: int | None = None,
         random_state=None,
         verbose: bool = False,
         augmenter=None,
@@ -185,7 +194,8 @@ class SentenceTransformerRecommender(BaseRecommender):
         self.batch_size = batch_size
         self.normalize = normalize
         self.center = center
-        self.cache_dir = cache_dir
+        self.cache = cache
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
         self.augmenter = augmenter
@@ -193,30 +203,17 @@ class SentenceTransformerRecommender(BaseRecommender):
 
     # ------------------------------------------------------------------ hooks
     def _extra_items(self):
-        return _check_item_text(self.item_text)[0]
+        return item_text_ids(self.item_text, "SentenceTransformerRecommender")
 
     def _fit_model(self, R, data, previous) -> None:
-        text_ids, texts = _check_item_text(self.item_text)
-        position = self._item_index.get_indexer(text_ids)
-        ordered = np.empty(len(self.items_), dtype=object)
-        has_text = np.zeros(len(self.items_), dtype=bool)
-        ordered[position] = texts
-        has_text[position] = True
-        if not has_text.all():
-            missing = self.items_[~has_text]
-            shown = ", ".join(repr(v) for v in missing[:_SHOWN])
-            more = f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else ""
-            raise ValueError(
-                f"item_text has no text for {len(missing)} item(s) seen in fit: [{shown}]{more}; "
-                "every item of X needs a text"
-            )
-        E = encode_texts(
-            list(ordered),
+        texts = item_texts(self.item_text, self.items_, "SentenceTransformerRecommender")
+        E = resolve_cache(self.cache).encode(
+            texts,
             self.model,
             normalize=self.normalize,
             device=self.device,
             batch_size=self.batch_size,
-            cache_dir=self.cache_dir,
+            n_jobs=self.n_jobs,
             verbose=self.verbose,
         )
         if self.center:
@@ -295,7 +292,7 @@ class SentenceTransformerRecommender(BaseRecommender):
         labels = np.concatenate([(coo.data > 0).astype(np.float64), np.zeros(len(su))])
         weights = np.concatenate([np.abs(coo.data), np.ones(len(su))]).astype(np.float64)
         # Prior: the population direction, scaled (with a bias) by a pooled logistic fit.
-        a, b = _fit_platt((E[items] @ population).astype(np.float64), labels)
+        a, b = fit_platt((E[items] @ population).astype(np.float64), labels)
         prior = a * population.astype(np.float64)
         lam = 1.0 / float(self.C)
         order = np.argsort(users, kind="stable")
@@ -303,7 +300,7 @@ class SentenceTransformerRecommender(BaseRecommender):
         profiles = np.empty((n_users, E.shape[1]), dtype=np.float64)
         E64 = E.astype(np.float64)
         # Many tiny solves: threaded BLAS only adds overhead (and contention).
-        with threadpool_limits(1, "blas"):
+        with blas_limit(1):
             for user in range(n_users):
                 rows = order[bounds[user] : bounds[user + 1]]
                 profiles[user] = _newton_logistic(
@@ -341,7 +338,7 @@ def _newton_logistic(X, y, c, prior, bias, lam, steps: int = _NEWTON_STEPS) -> n
         G = X @ X.T
         a = np.zeros(n)
         for _ in range(steps):
-            p = _sigmoid(base + G @ a)
+            p = sigmoid(base + G @ a)
             r = c * (p - y) + lam * a
             step = np.linalg.solve((c * p * (1.0 - p))[:, None] * G + lam * np.eye(n), r)
             a -= step
@@ -350,41 +347,10 @@ def _newton_logistic(X, y, c, prior, bias, lam, steps: int = _NEWTON_STEPS) -> n
         return prior + X.T @ a
     w = prior.copy()
     for _ in range(steps):
-        p = _sigmoid(base + X @ (w - prior))
+        p = sigmoid(base + X @ (w - prior))
         g = X.T @ (c * (p - y)) + lam * (w - prior)
         step = np.linalg.solve(X.T @ ((c * p * (1.0 - p))[:, None] * X) + lam * np.eye(d), g)
         w -= step
         if np.abs(step).max() < 1e-8:
             break
     return w
-
-
-def _check_item_text(item_text) -> tuple[np.ndarray, list[str]]:
-    """Validated ``(ids, texts)`` of an ``item_text`` mapping or Series."""
-    if item_text is None:
-        raise ValueError(
-            "SentenceTransformerRecommender needs item_text: a mapping or pandas Series "
-            "from item id to text"
-        )
-    if isinstance(item_text, pd.Series):
-        keys, values = item_text.index.to_numpy(), item_text.to_numpy()
-        if item_text.index.has_duplicates:
-            dup = item_text.index[item_text.index.duplicated()].unique()[:_SHOWN]
-            raise ValueError(f"item_text has duplicate item ids: {list(dup)}")
-    elif isinstance(item_text, Mapping):
-        keys, values = list(item_text.keys()), list(item_text.values())
-    else:
-        raise TypeError(
-            f"item_text must be a mapping or pandas Series from item id to text, got "
-            f"{type(item_text).__name__}"
-        )
-    if len(keys) == 0:
-        raise ValueError("item_text is empty: it must give a text for every item")
-    ids = check_ids(keys, "item_text ids")
-    bad = [k for k, v in zip(ids.tolist(), values, strict=True) if not isinstance(v, str)]
-    if bad:
-        raise TypeError(
-            f"item_text values must be str; {len(bad)} item(s) have other values (missing "
-            f"text?): {bad[:_SHOWN]}"
-        )
-    return ids, list(values)

@@ -8,11 +8,11 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import _fit_context
-from sklearn.utils._param_validation import HasMethods, Interval, Options, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
-from skrec.recommenders._base import _CALIBRATION_PAIRS, BaseRecommender, _fit_platt
+from skrec.recommenders._base import BaseRecommender
+from skrec.recommenders._calibration import CALIBRATION_PAIRS, fit_platt
+from skrec.recommenders._ids import check_unknown
 from skrec.recommenders._spark_data import (
     as_matrix,
     as_numpy,
@@ -34,7 +34,8 @@ from skrec.recommenders._spark_serving import (
     spark_type,
     user_rows_from_arrays,
 )
-from skrec.utils._threads import single_blas_thread
+from skrec.utils._sklearn_compat import HasMethods, Interval, Options, StrOptions, fit_context
+from skrec.utils._threads import blas_limit
 from skrec.utils.validation import check_ids
 
 __all__ = ["SparkALSRecommender"]
@@ -109,6 +110,10 @@ class SparkALSRecommender(BaseRecommender):
         copying it, and pickling stores None in its place.
     driver_memory : str, default="2g"
         ``spark.driver.memory`` of the local session started when there is none.
+    n_jobs : int or None, default=None
+        Threads of ``recommend`` when it runs on the driver (after a local fit
+        or unpickling), as for :class:`ALSRecommender`. Spark's own
+        parallelism is its session's (cores, executors).
     random_state : int, RandomState instance or None, default=None
         Seed of Spark's factor initialisation (an int is passed as ``seed``)
         and of the calibration sample.
@@ -243,6 +248,7 @@ class SparkALSRecommender(BaseRecommender):
         final_storage_level: str = "MEMORY_AND_DISK",
         spark=None,
         driver_memory: str = "2g",
+        n_jobs: int | None = None,
         random_state=None,
         verbose: bool = False,
         augmenter=None,
@@ -262,6 +268,7 @@ class SparkALSRecommender(BaseRecommender):
         self.final_storage_level = final_storage_level
         self.spark = spark
         self.driver_memory = driver_memory
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
         self.augmenter = augmenter
@@ -295,7 +302,7 @@ class SparkALSRecommender(BaseRecommender):
             self.__dict__.pop(name, None)
 
     # ---------------------------------------------------------------- fit
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, sample_weight=None):
         """Train Spark's ALS on interactions.
 
@@ -309,30 +316,26 @@ class SparkALSRecommender(BaseRecommender):
             Feedback for local ``X``: None (all positive), strengths > 0, or
             <= 0 for explicit negatives. Duplicate (user, item) rows are
             summed. Must be None for a Spark DataFrame (use its ``rating``).
-        sample_weight : None
-            Not supported (feedback strengths go in ``y``); must be None.
+        sample_weight : array-like of shape (n_rows,), default=None
+            Non-negative weight of each row of local ``X``, multiplying its
+            strength. Must be None for a Spark DataFrame.
 
         Returns
         -------
         self : object
             The fitted recommender.
         """
-        if sample_weight is not None:
-            raise ValueError(
-                "SparkALSRecommender does not take sample_weight; pass feedback strengths as y "
-                "(or a Spark DataFrame's rating column)"
-            )
         self._release_spark()
         for name in ("user_factors_", "item_factors_", "_user_type", "_item_type"):
             self.__dict__.pop(name, None)
         if is_spark_frame(X):
-            if y is not None:
+            if y is not None or sample_weight is not None:
                 raise ValueError(
-                    "X is a Spark DataFrame: its feedback goes in its 'rating' column; "
-                    "y must be None"
+                    "X is a Spark DataFrame: its feedback (weights included) goes in its "
+                    "'rating' column; y and sample_weight must be None"
                 )
             return self._fit_spark(X)
-        return super().fit(X, y)
+        return super().fit(X, y, sample_weight=sample_weight)
 
     def _ratings(self, frame, n_rows: int, n_positive: int):
         """Spark's rating column and ALS parameters for ``frame`` (u, i, w) (see Notes)."""
@@ -493,12 +496,12 @@ class SparkALSRecommender(BaseRecommender):
         w = sql.functions.col("w")
         rng = check_random_state(self._seed())
         pu, pi = self._sample_cells(
-            train.filter(w > 0), n_positive, _CALIBRATION_PAIRS, rng.randint(1 << 30)
+            train.filter(w > 0), n_positive, CALIBRATION_PAIRS, rng.randint(1 << 30)
         )
         nu, ni = (np.empty(0, np.int64),) * 2
         if n_negative:
             nu, ni = self._sample_cells(
-                train.filter(w < 0), n_negative, _CALIBRATION_PAIRS, rng.randint(1 << 30)
+                train.filter(w < 0), n_negative, CALIBRATION_PAIRS, rng.randint(1 << 30)
             )
         n_users, n_items = len(self.users_), len(self.items_)
         n_sample = max(len(pu), 1)
@@ -516,11 +519,16 @@ class SparkALSRecommender(BaseRecommender):
         items = np.concatenate([pi, ni, si])
         labels = np.concatenate([np.ones(len(pu)), np.zeros(len(nu) + len(su))])
         scores = self._score_pairs(users, items)
+        if np.isnan(scores).any():
+            raise ValueError(
+                f"SparkALSRecommender produced NaN scores after fit (on "
+                f"{int(np.isnan(scores).sum())} of {len(scores)} sampled pairs); the model "
+                "diverged or its data held values it cannot use"
+            )
         finite = np.isfinite(scores)
-        self.calibration_ = _fit_platt(scores[finite], labels[finite])
-        self._fallback_calibration = _fit_platt(self._popularity_score(items), labels)
+        self.calibration_ = fit_platt(scores[finite], labels[finite])
+        self._fallback_calibration = fit_platt(self._popularity_score(items), labels)
         self._score_floor = float(np.min(scores[finite])) if finite.any() else 0.0
-        self._score_mean = float(np.mean(scores[finite])) if finite.any() else 0.0
 
     # ------------------------------------------------------------- scores
     def _user_factors(self, user_idx: np.ndarray) -> np.ndarray:
@@ -561,7 +569,8 @@ class SparkALSRecommender(BaseRecommender):
 
     # ---------------------------------------------------------- recommend
     def _item_side(self) -> ItemSide:
-        params = {"factors": int(self.factors), "handle_unknown": "popular"}
+        # One thread per task: an executor runs as many tasks as it has cores.
+        params = {"factors": int(self.factors), "handle_unknown": "popular", "n_jobs": 1}
         skip = set(USER_SIDE) | set(_SPARK_SIDE) | set(self.get_params(deep=False))
         fitted = {k: v for k, v in vars(self).items() if k not in skip}
         return ItemSide(params, fitted)
@@ -633,11 +642,13 @@ class SparkALSRecommender(BaseRecommender):
             return super().recommend(users, n=n, exclude_seen=exclude_seen, items=items)
         users = check_ids(users, "users")
         u = self._user_index.get_indexer(users)
-        self._check_unknown(u < 0, users, "users")
+        check_unknown(self.handle_unknown, u < 0, users, "users")
         cand_ids = self.items_
         if items is not None:
             cand_ids = check_ids(items, "items")
-            self._check_unknown(self._item_index.get_indexer(cand_ids) < 0, cand_ids, "items")
+            check_unknown(
+                self.handle_unknown, self._item_index.get_indexer(cand_ids) < 0, cand_ids, "items"
+            )
         side = self._item_side()
         # Users unknown to the model (and the argument checks) need no Spark job.
         empty = side.model_for(
@@ -705,7 +716,9 @@ class SparkALSRecommender(BaseRecommender):
         cand_ids = None
         if items is not None:
             cand_ids = check_ids(items, "items")
-            self._check_unknown(self._item_index.get_indexer(cand_ids) < 0, cand_ids, "items")
+            check_unknown(
+                self.handle_unknown, self._item_index.get_indexer(cand_ids) < 0, cand_ids, "items"
+            )
         user_type, item_type = self._types()
         frame, _ = recommend_frame(
             self._user_rows(),
@@ -783,6 +796,7 @@ class SparkALSRecommender(BaseRecommender):
             regularization=self.regularization,
             alpha=self.alpha,
             iterations=self.iterations,
+            n_jobs=self.n_jobs,
             random_state=self.random_state,
             verbose=self.verbose,
             augmenter=self.augmenter,
@@ -790,7 +804,7 @@ class SparkALSRecommender(BaseRecommender):
         )
         als.__dict__.update(state)
         cpu_als = import_optional("implicit.cpu.als", "ALSRecommender")
-        with single_blas_thread():  # implicit warns when built under threaded BLAS
+        with blas_limit(1):  # implicit warns when built under threaded BLAS
             model = cpu_als.AlternatingLeastSquares(
                 factors=int(self.factors),
                 regularization=float(self.regularization),

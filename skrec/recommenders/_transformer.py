@@ -9,11 +9,12 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from skrec.recommenders._base import BaseRecommender
 from skrec.utils._optional import import_optional
+from skrec.utils._sklearn_compat import Interval, StrOptions
+from skrec.utils._threads import effective_n_jobs, torch_threads
 from skrec.utils.validation import check_interactions
 
 torch = import_optional("torch", "TransformerRecommender")
@@ -127,6 +128,9 @@ class TransformerRecommender(BaseRecommender):
         Print skorch's per-epoch table (loss, ``valid_ndcg``, duration).
     handle_unknown : {"popular", "error"}, default="popular"
         What to do with users or items not seen in ``fit`` at predict time.
+    n_jobs : int or None, default=None
+        Threads of torch during ``fit`` (restored afterwards) and of
+        ``recommend`` (see :func:`skrec.utils.effective_n_jobs`).
 
     Attributes
     ----------
@@ -197,6 +201,7 @@ class TransformerRecommender(BaseRecommender):
         "callbacks": [list, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "n_jobs": [None, Interval(Integral, None, None, closed="neither")],
     }
 
     def __init__(
@@ -226,6 +231,7 @@ class TransformerRecommender(BaseRecommender):
         random_state=None,
         verbose: bool = False,
         handle_unknown: str = "popular",
+        n_jobs: int | None = None,
     ):
         self.embedding_dim = embedding_dim
         self.n_layers = n_layers
@@ -251,6 +257,7 @@ class TransformerRecommender(BaseRecommender):
         self.random_state = random_state
         self.verbose = verbose
         self.handle_unknown = handle_unknown
+        self.n_jobs = n_jobs
 
     # ------------------------------------------------------------ resolution
     def _resolve_device(self) -> str:
@@ -293,13 +300,27 @@ class TransformerRecommender(BaseRecommender):
         return out
 
     # --------------------------------------------------------------- fitting
-    def _user_sequences(self, data) -> list[np.ndarray]:
-        """Each user's positive items as indices ``1..n_items``, in time order."""
+    def _user_sequences(self, data):
+        """Each user's positive items as indices ``1..n_items``, in time order, and their weights.
+
+        Rows of ``sample_weight`` 0 count for nothing and are left out. Returns
+        ``(sequences, weights)``; ``weights`` (the ``sample_weight`` of each
+        item, aligned with ``sequences``) is None unless the weights vary.
+        """
+        keep = data.positive
+        weight = None
+        if data.weight is not None:
+            keep = keep & (data.weight > 0)
+            if len(np.unique(data.weight[keep])) > 1:
+                weight = data.weight
         order = data.order()
-        order = order[data.positive[order]]
+        order = order[keep[order]]
         users = self._user_index.get_indexer(data.users[order])
         items = self._item_index.get_indexer(data.items[order]) + 1
-        return _group(users, items, len(self.users_))
+        sequences = _group(users, items, len(self.users_))
+        if weight is None:
+            return sequences, None
+        return sequences, _group(users, weight[order].astype(np.float32), len(self.users_))
 
     def _augment(self, data):
         """Leave the table as it is: ``augmenter`` applies to the training sequences.
@@ -344,13 +365,17 @@ class TransformerRecommender(BaseRecommender):
         return _group(codes, items, int(codes.max(initial=-1)) + 1)
 
     def _fit_model(self, R, data, previous) -> None:
+        with torch_threads(effective_n_jobs(self.n_jobs)):
+            self._train(data)
+
+    def _train(self, data) -> None:
         if self.embedding_dim % self.n_heads:
             raise ValueError(
                 f"embedding_dim={self.embedding_dim} must be divisible by n_heads={self.n_heads}"
             )
         device = self._resolve_device()
         views = self._view_augmenters() if self.pretrain == "contrastive" else None
-        sequences = self._user_sequences(data)
+        sequences, weights = self._user_sequences(data)
         n_items = len(self.items_)
         hold_out = self.patience is not None
         histories, valid_users = [], []
@@ -359,9 +384,16 @@ class TransformerRecommender(BaseRecommender):
                 valid_users.append(user)
                 seq = seq[:-1]
             histories.append(seq)
-        # Augmented after the hold-out, so no view contains a validation item.
+        # Augmented after the hold-out, so no view contains a validation item. (fit
+        # refuses sample_weight with an augmenter: weights and views never meet.)
         histories = self._augment_sequences(histories, n_items)
-        train = [seq[-(self.max_len + 1) :] for seq in histories if len(seq) >= 2]
+        kept = [k for k, seq in enumerate(histories) if len(seq) >= 2]
+        train = [histories[k][-(self.max_len + 1) :] for k in kept]
+        target_weights = None
+        if weights is not None:
+            # Each target position weighs as the row of the item to predict.
+            tails = [weights[k][: len(histories[k])][-(self.max_len + 1) :] for k in kept]
+            target_weights = pad_left([w[1:] for w in tails], self.max_len, dtype=np.float32)
         if not train:
             warnings.warn(
                 "No user has two or more positive interactions, so there is no next item "
@@ -389,6 +421,7 @@ class TransformerRecommender(BaseRecommender):
                 targets,
                 sequences=[s[:-1] for s in train],
                 views=None if views is None else ViewMaker(views, rng, n_items, self.max_len),
+                weights=target_weights,
             )
             self.net_ = self._make_net(
                 n_items,

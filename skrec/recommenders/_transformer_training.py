@@ -39,9 +39,9 @@ CONTRASTIVE_TEMPERATURE = 0.2
 _EVAL_BATCH = 512
 
 
-def pad_left(sequences: list[np.ndarray], length: int) -> np.ndarray:
-    """The last ``length`` items of each sequence, left-padded with 0, as one int64 array."""
-    out = np.zeros((len(sequences), length), dtype=np.int64)
+def pad_left(sequences: list[np.ndarray], length: int, dtype=np.int64) -> np.ndarray:
+    """The last ``length`` items of each sequence, left-padded with 0, as one array."""
+    out = np.zeros((len(sequences), length), dtype=dtype)
     for row, seq in enumerate(sequences):
         tail = seq[-length:]
         if len(tail):
@@ -100,7 +100,7 @@ class ViewMaker:
 class SequenceDataset(Dataset):
     """Left-padded training sequences.
 
-    Item ``i`` is ``({"seq": inputs[i][, "view1", "view2"]}, targets[i])``.
+    Item ``i`` is ``({"seq": inputs[i][, "view1", "view2"][, "weight"]}, targets[i])``.
 
     Parameters
     ----------
@@ -110,13 +110,18 @@ class SequenceDataset(Dataset):
         Unpadded inputs, the material of the views.
     views : ViewMaker, default=None
         When given, each item also carries two augmented views.
+    weights : ndarray of shape (n_sequences, max_len), default=None
+        Loss weight of each target position (``sample_weight`` of its row).
     """
 
-    def __init__(self, inputs: np.ndarray, targets: np.ndarray, sequences=None, views=None):
+    def __init__(
+        self, inputs: np.ndarray, targets: np.ndarray, sequences=None, views=None, weights=None
+    ):
         self.inputs = inputs
         self.targets = targets
         self.sequences = sequences
         self.views = views
+        self.weights = weights
 
     def __len__(self) -> int:
         return len(self.inputs)
@@ -126,6 +131,8 @@ class SequenceDataset(Dataset):
         if self.views is not None:
             x["view1"] = torch.from_numpy(self.views(self.sequences[i]))
             x["view2"] = torch.from_numpy(self.views(self.sequences[i]))
+        if self.weights is not None:
+            x["weight"] = torch.from_numpy(self.weights[i])
         return x, torch.from_numpy(self.targets[i])
 
 
@@ -187,24 +194,36 @@ class SequenceNet(NeuralNet):
         Xi, yi = unpack_data(batch)
         seq = to_device(Xi["seq"], self.device)
         target = to_device(yi, self.device)
+        weight = Xi.get("weight") if self.objective == "next" else None
         if self.objective == "mlm":
             seq, target = self._mask_items(seq)
-        seq, target = trim_padding(seq, target)
+        if weight is None:
+            seq, target = trim_padding(seq, target)
+        else:
+            seq, target, weight = trim_padding(seq, target, to_device(weight, self.device))
         hidden = self.module_(seq, causal=self.objective != "mlm")
-        loss = self.get_loss(hidden, target, X=Xi, training=True)
+        loss = self.get_loss(hidden, target, X=None if weight is None else {"weight": weight})
         if self.contrastive_weight and "view1" in Xi:
             loss = loss + self.contrastive_weight * self._info_nce(Xi["view1"], Xi["view2"])
         loss.backward()
         return {"loss": loss, "y_pred": hidden.detach()}
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        """Loss of the hidden states ``y_pred`` at positions where ``y_true > 0``."""
+        """Loss of the hidden states ``y_pred`` at positions where ``y_true > 0``.
+
+        ``X`` may carry ``{"weight": (batch, length)}``, the loss weight of each
+        position; the loss is then the weighted mean over positions.
+        """
         y_true = to_device(y_true, self.device)
         keep = y_true > 0
         hidden, target = y_pred[keep], y_true[keep] - 1
+        weight = None if not X or "weight" not in X else X["weight"][keep]
         table = self.module_.item_table()
         if self.uses_softmax:
-            return self.criterion_(hidden @ table.T, target)
+            if weight is None:
+                return self.criterion_(hidden @ table.T, target)
+            per_position = F.cross_entropy(hidden @ table.T, target, reduction="none")
+            return (per_position * weight).sum() / weight.sum()
         negatives = self._sample_negatives(len(target), hidden.device)
         positive = (hidden * table[target]).sum(-1, keepdim=True)
         negative = torch.einsum("nd,nkd->nk", hidden, table[negatives])
@@ -212,7 +231,10 @@ class SequenceNet(NeuralNet):
         labels = torch.zeros_like(logits)
         labels[:, 0] = 1.0
         # Sum over the target and its negatives, mean over positions (SASRec).
-        return self.criterion_(logits, labels).sum(1).mean()
+        per_position = self.criterion_(logits, labels).sum(1)
+        if weight is None:
+            return per_position.mean()
+        return (per_position * weight).sum() / weight.sum()
 
     def _sample_negatives(self, n: int, device) -> torch.Tensor:
         """(n, n_negatives) zero-based item indices, uniform or from ``negative_cdf``."""
@@ -298,10 +320,6 @@ class ValidationRanking(Callback):
         improved = score > self.best_
         net.history.record("valid_ndcg_best", bool(improved))
         self.best_ = max(self.best_, score)
-
-    def on_train_end(self, net, **kwargs):
-        # The data served its purpose; do not pickle it with the net.
-        self.inputs = self.targets = self.seen = None
 
     def ndcg(self, module, device) -> float:
         """NDCG@k of the held-out items under ``module``'s current weights."""

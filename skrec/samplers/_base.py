@@ -9,12 +9,14 @@ inside any of them.
 
 from __future__ import annotations
 
+from abc import ABCMeta, abstractmethod
 from numbers import Integral
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
 
 from skrec.utils.validation import Interactions, check_interactions
 
@@ -91,7 +93,7 @@ def _n_rows(X_pool) -> int:
     return len(X_pool)
 
 
-class BaseSampler(BaseEstimator):
+class BaseSampler(BaseEstimator, metaclass=ABCMeta):
     """Base class of skrec samplers (modAL query strategies).
 
     Subclasses implement ``_query(self, learner, X_pool, pool, n, rng)`` returning
@@ -112,6 +114,8 @@ class BaseSampler(BaseEstimator):
     """
 
     _parameter_constraints: dict = {}
+    #: Whether the sampler reads the learner's model (all but ``random`` do).
+    _needs_fitted_learner: bool = True
 
     def __call__(self, learner, X_pool, n_instances: int = 1) -> np.ndarray:
         """Choose the rows of ``X_pool`` to label next.
@@ -139,13 +143,25 @@ class BaseSampler(BaseEstimator):
         if n_rows == 0:
             return np.empty(0, dtype=np.int64)
         pool = check_interactions(X_pool, name="X_pool")
+        if self._needs_fitted_learner:
+            for rec in find_recommenders(learner):
+                if isinstance(rec, BaseEstimator):
+                    check_is_fitted(
+                        rec,
+                        msg=(
+                            f"{type(self).__name__} needs a fitted model, but the learner's "
+                            "%(name)s is not fitted yet: teach the learner (or fit the "
+                            "estimator) before querying"
+                        ),
+                    )
         n = min(int(n_instances), n_rows)
         seed = check_random_state(getattr(self, "random_state", 0)).randint(2**31 - 1)
         idx = np.asarray(self._query(learner, X_pool, pool, n, np.random.default_rng(seed)))
         return idx.astype(np.int64, copy=False)
 
+    @abstractmethod
     def _query(self, learner, X_pool, pool: Interactions, n: int, rng) -> np.ndarray:
-        raise NotImplementedError
+        """``n`` distinct row indices of ``X_pool``, most informative first."""
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -17,7 +17,6 @@ from numbers import Real
 
 import numpy as np
 import pandas as pd
-from sklearn.utils._param_validation import Interval
 
 from skrec.samplers._base import (
     BaseSampler,
@@ -26,6 +25,7 @@ from skrec.samplers._base import (
     _proba,
     find_recommenders,
 )
+from skrec.utils._sklearn_compat import Interval
 
 __all__ = ["DiversitySampler", "UncertaintyDiversitySampler"]
 

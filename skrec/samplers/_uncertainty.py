@@ -39,6 +39,8 @@ class RandomSampler(BaseSampler):
     def __init__(self, *, random_state=None):
         self.random_state = random_state
 
+    _needs_fitted_learner = False  # a passive baseline: no model is read
+
     def _query(self, learner, X_pool, pool, n, rng):
         return rng.choice(len(pool), size=n, replace=False)
 

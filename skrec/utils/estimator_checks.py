@@ -1,334 +1,275 @@
-"""Checks that a sampler or augmenter honours the skrec plugin contracts.
+"""The conformance suite: checks that a recommender, sampler or augmenter honours skrec's contract.
 
-Like :func:`sklearn.utils.estimator_checks.check_estimator`, but for the two
-kinds of skrec plugins. Each check builds its own small synthetic data and a
-small fitted recommender (no modAL needed) and raises :class:`AssertionError`
-with a message naming the broken rule:
+For recommenders, the pattern of scikit-learn's and imbalanced-learn's
+``estimator_checks``:
 
-- the object is clonable (``get_params`` / ``clone`` round trip);
-- the same ``random_state`` gives the same output, and when the object has a
-  ``random_state`` a different one changes it (on data built with ties, e.g.
-  duplicated pool rows), so a seed is neither ignored nor bypassed by a global
-  random generator; without ``random_state`` the output must be deterministic;
-- outputs have the documented shapes and types; batches are distinct rows;
-- inputs are never modified;
-- augmenters keep ids valid: every output item exists in the input, and every
-  output user too, or is a documented pseudo-user
-  (:func:`skrec.augmenters.pseudo_user_id`).
+* :func:`check_recommender` runs scikit-learn's estimator checks (minus the
+  documented expected failures of :data:`SKLEARN_EXPECTED_FAILED_CHECKS`,
+  each with its reason) and skrec's recommender checks, and raises one
+  :class:`AssertionError` listing every rule that is broken;
+* :func:`parametrize_with_checks` makes the same checks one pytest test each,
+  for the test suite of skrec or of a package that ships a recommender.
+
+The recommender checks (``skrec.utils._recommender_checks``) fit clones of the
+estimator on small synthetic data and check that ``recommend`` is the
+brute-force top-n of ``decision_function`` with the seen items excluded and
+ties in candidate order, in one block or many; that ``exclude_seen``,
+``items=`` and ``handle_unknown`` are honoured; that ``predict ==
+(decision_function > 0)`` and ``predict_proba[:, 1]`` is its sigmoid; that
+pickling and ``clone`` reproduce ``recommend``; that the same ``random_state``
+gives the same output and another one a different output; that no input is
+modified; that ``score`` equals :func:`skrec.metrics.ndcg_at_k` on the same
+rows; that ``sample_weight`` behaves as repeated rows; that explicit negatives
+are excluded; that bad input raises clear errors; and that ``embed_items`` is
+consistent. :func:`check_sampler` and :func:`check_augmenter` check the two
+plugin contracts.
 """
 
 from __future__ import annotations
 
-import copy
-from typing import NoReturn
+import functools
+from collections.abc import Callable, Iterable, Mapping
 
-import numpy as np
-import pandas as pd
-from sklearn.base import clone
+from sklearn.utils.estimator_checks import estimator_checks_generator
 
-__all__ = ["check_augmenter", "check_sampler"]
+from skrec.utils._plugin_checks import check_augmenter, check_sampler
+from skrec.utils._recommender_checks import RECOMMENDER_CHECKS
 
-_SEEDS = (1, 2, 3, 4, 5)
+__all__ = [
+    "SKLEARN_EXPECTED_FAILED_CHECKS",
+    "check_augmenter",
+    "check_recommender",
+    "check_sampler",
+    "expected_failed_checks",
+    "parametrize_with_checks",
+    "recommender_checks",
+]
 
+_WIDE_X = (
+    "feeds a feature matrix with more than 3 columns; a recommender's X is an interaction "
+    "table of 2 or 3 columns (user, item[, timestamp]), so fit rejects it with a ValueError "
+    "before the property the check is about is reached"
+)
+_FEEDBACK_Y = (
+    "treats y as class labels; skrec's y is feedback strength (any number: > 0 positive, "
+    "<= 0 negative), so a continuous, multi-valued or text y is not a labelling error"
+)
+_IMPLICIT = (
+    "fits on one label and expects that label back; an all-positive y is ordinary implicit "
+    "feedback whose negatives are the unobserved (user, item) pairs, so unseen pairs are "
+    "rightly predicted 0"
+)
 
-def _name(obj) -> str:
-    return type(obj).__name__
+#: scikit-learn checks that do not apply to recommenders, with the reason.
+SKLEARN_EXPECTED_FAILED_CHECKS: dict[str, str] = {
+    "check_n_features_in_after_fitting": _WIDE_X,
+    "check_estimators_dtypes": _WIDE_X,
+    "check_dtype_object": _WIDE_X,
+    "check_fit2d_1sample": _WIDE_X,
+    "check_positive_only_tag_during_fit": _WIDE_X,
+    "check_all_zero_sample_weights_error": _WIDE_X,
+    "check_sample_weight_equivalence_on_dense_data": _WIDE_X
+    + " (check_recommender_sample_weight checks the same equivalence on interactions)",
+    "check_classifiers_classes": _FEEDBACK_Y + " (string labels)",
+    "check_classifiers_regression_target": _FEEDBACK_Y,
+    "check_classifier_not_supporting_multiclass": _FEEDBACK_Y,
+    "check_classifiers_one_label": _IMPLICIT,
+    "check_classifiers_one_label_sample_weights": _IMPLICIT,
+}
 
-
-def _fail(obj, message: str) -> NoReturn:
-    raise AssertionError(f"{_name(obj)}: {message}")
-
-
-def _check_clone(obj) -> None:
-    if not hasattr(obj, "get_params"):
-        _fail(
-            obj,
-            "has no get_params(); derive it from skrec.samplers.BaseSampler or "
-            "skrec.augmenters.BaseAugmenter (sklearn BaseEstimator) so it can be cloned",
-        )
-    try:
-        params = obj.get_params(deep=False)
-        twin = clone(obj)
-    except Exception as exc:
-        _fail(
-            obj,
-            f"cannot be cloned ({type(exc).__name__}: {exc}); __init__ must store its "
-            "arguments unchanged under the same names",
-        )
-    if type(twin) is not type(obj):
-        _fail(obj, f"clone() returned a {_name(twin)}")
-    twin_params = twin.get_params(deep=False)
-    if set(twin_params) != set(params):
-        _fail(obj, f"get_params() differs after clone: {sorted(params)} vs {sorted(twin_params)}")
-    for key, value in params.items():
-        if repr(twin_params[key]) != repr(value):
-            _fail(obj, f"parameter {key!r} is {twin_params[key]!r} after clone, not {value!r}")
-
-
-def _instance(plugin, conforms, failure: str):
-    """The object to check: ``plugin`` itself, or a class instantiated with no arguments.
-
-    It must pass ``conforms`` (else the check fails with ``failure``) and be clonable.
-    """
-    obj = plugin() if isinstance(plugin, type) else plugin
-    if not conforms(obj):
-        _fail(obj, failure)
-    _check_clone(obj)
-    return obj
-
-
-def _synthetic(n_users: int, n_items: int, n_interactions: int):
-    """Small clustered interactions with some explicit negatives, always the same."""
-    from skrec.datasets import make_interactions  # noqa: PLC0415 (keeps this module cheap to import)
-
-    return make_interactions(
-        n_users=n_users,
-        n_items=n_items,
-        n_interactions=n_interactions,
-        n_clusters=3,
-        negative_fraction=0.1,
-        random_state=0,
-    )
+#: Checks a built-in recommender is known to fail, with the reason.
+_CLASS_EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
+    "TransformerRecommender": {
+        "check_recommender_sample_weight": (
+            "a sequence model reads each row as one event of the history: a row repeated "
+            "three times is three consecutive events (changing the history), whereas weight 3 "
+            "triples the loss of predicting that one event, so the two cannot agree"
+        ),
+    },
+}
 
 
-def _snapshot(*objs):
-    return [copy.deepcopy(o) for o in objs]
+def expected_failed_checks(estimator) -> dict[str, str]:
+    """The checks ``estimator`` is expected to fail, each with its reason.
 
-
-def _same(a, b) -> bool:
-    if isinstance(a, pd.DataFrame | pd.Series):
-        return isinstance(b, type(a)) and a.equals(b) and list(a.dtypes) == list(b.dtypes)
-    if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
-    if a is None or b is None:
-        return a is b
-    if hasattr(a, "toarray"):  # sparse matrix
-        return a.shape == b.shape and (a != b).nnz == 0
-    return repr(a) == repr(b)
-
-
-def _check_unchanged(obj, before: list, after: list, what: list[str]) -> None:
-    for b, a, label in zip(before, after, what):
-        if not _same(b, a):
-            _fail(obj, f"modified its input {label}; it must work on copies")
-
-
-def _check_seeds(obj, run, same) -> None:
-    """Same seed -> same output; a different seed must matter when there is a seed."""
-    params = obj.get_params(deep=False)
-    if "random_state" not in params:
-        if not same(run(clone(obj)), run(clone(obj))):
-            _fail(
-                obj,
-                "gives different outputs on the same input without a random_state; "
-                "take a random_state parameter and draw from it",
-            )
-        return
-    first = run(clone(obj).set_params(random_state=0))
-    if not same(first, run(clone(obj).set_params(random_state=0))):
-        _fail(
-            obj,
-            "random_state=0 twice gave different outputs: it does not draw all of its "
-            "randomness from random_state (global numpy/random state?)",
-        )
-    if all(same(first, run(clone(obj).set_params(random_state=s))) for s in _SEEDS):
-        _fail(
-            obj,
-            f"ignores its seed: random_state = {', '.join(map(str, (0, *_SEEDS)))} all gave "
-            "the same output "
-            "on data with ties; drop the parameter if the output is deterministic",
-        )
-
-
-# ----------------------------------------------------------------- samplers
-class _Learner:
-    """The part of a modAL ActiveLearner samplers may use."""
-
-    def __init__(self, estimator, X_training, y_training):
-        self.estimator = estimator
-        self.X_training = X_training
-        self.y_training = y_training
-
-    def predict_proba(self, X):
-        return self.estimator.predict_proba(X)
-
-
-class _Committee:
-    """The part of a modAL Committee samplers may use."""
-
-    def __init__(self, learner_list):
-        self.learner_list = learner_list
-
-    def predict_proba(self, X):
-        return np.mean([m.predict_proba(X) for m in self.learner_list], axis=0)
-
-
-def _sampler_fixture():
-    from skrec import EASERecommender  # noqa: PLC0415 (keeps this module cheap to import)
-
-    data = _synthetic(n_users=30, n_items=24, n_interactions=240)
-    X, y = data.X[["user", "item"]], data.y
-    rec = EASERecommender(l2=10.0).fit(X, y)
-    learner = _Learner(rec, X, y)
-    committee = _Committee([learner, _Learner(EASERecommender(l2=50.0).fit(X, y), X, y)])
-    seen = set(zip(X["user"], X["item"]))
-    rows = [(u, i) for u in (0, 1, 2) for i in range(24) if (u, i) not in seen]
-    rows += [(1000, i) for i in range(24)]  # a new user
-    pool = pd.DataFrame(rows + rows, columns=["user", "item"])  # duplicated rows: ties
-    return rec, learner, committee, pool
-
-
-def check_sampler(sampler) -> None:
-    """Check that ``sampler`` honours the skrec sampler contract.
+    scikit-learn's checks of :data:`SKLEARN_EXPECTED_FAILED_CHECKS`, plus the
+    ones its class (a built-in recommender) is known to fail.
 
     Parameters
     ----------
-    sampler : object
-        A sampler instance (or class, instantiated with no arguments):
-        ``sampler(learner, X_pool, n_instances=1)`` returns the indices of the
-        chosen pool rows.
+    estimator : recommender
+        The estimator to check.
 
-    Raises
-    ------
-    AssertionError
-        Naming the first rule broken.
+    Returns
+    -------
+    dict
+        Check name -> reason.
 
     Examples
     --------
-    >>> from skrec.samplers import MarginSampler
-    >>> from skrec.utils.estimator_checks import check_sampler
-    >>> check_sampler(MarginSampler())
+    >>> from skrec import EASERecommender
+    >>> from skrec.utils.estimator_checks import expected_failed_checks
+    >>> "check_classifiers_classes" in expected_failed_checks(EASERecommender())
+    True
     """
-    obj = _instance(sampler, callable, "is not callable as sampler(learner, X_pool, n_instances=1)")
-    rec, learner, committee, pool = _sampler_fixture()
-    n_pool = len(pool)
-    forms = {"DataFrame": pool, "ndarray": pool.to_numpy(dtype=object)}
-    for who, lrn in (("recommender", rec), ("ActiveLearner", learner), ("Committee", committee)):
-        for form, X_pool in forms.items():
-            for n in (1, 5, n_pool + 3):
-                before = _snapshot(X_pool, learner.X_training, rec.interactions_)
-                try:
-                    idx = clone(obj).set_params(**_seed(obj))(lrn, X_pool, n_instances=n)
-                except Exception as exc:
-                    _fail(
-                        obj,
-                        f"failed on a {who} with a {form} pool and n_instances={n}: "
-                        f"{type(exc).__name__}: {exc}",
-                    )
-                after = [X_pool, learner.X_training, rec.interactions_]
-                _check_unchanged(obj, before, after, ["X_pool", "X_training", "interactions_"])
-                _check_indices(obj, idx, n, n_pool, f"({who}, {form} pool, n_instances={n})")
-    _check_seeds(obj, lambda s: s(learner, pool, n_instances=5), _same)
-
-
-def _seed(obj) -> dict:
-    return {"random_state": 0} if "random_state" in obj.get_params(deep=False) else {}
-
-
-def _check_indices(obj, idx, n: int, n_pool: int, where: str) -> None:
-    if not isinstance(idx, np.ndarray):
-        _fail(obj, f"returned {type(idx).__name__}, not an ndarray of row indices {where}")
-    if idx.ndim != 1 or idx.dtype.kind not in "iu":
-        _fail(obj, f"returned shape {idx.shape} dtype {idx.dtype}; expected 1-D ints {where}")
-    if len(idx) != min(n, n_pool):
-        _fail(
-            obj,
-            f"returned {len(idx)} indices, expected min(n_instances, len(X_pool)) = "
-            f"{min(n, n_pool)} {where}",
-        )
-    if len(idx) and (idx.min() < 0 or idx.max() >= n_pool):
-        _fail(obj, f"returned indices outside [0, {n_pool}) {where}")
-    if len(np.unique(idx)) != len(idx):
-        _fail(obj, f"returned repeated indices {where}; a batch must be distinct rows")
-
-
-# --------------------------------------------------------------- augmenters
-def _augmenter_inputs():
-    data = _synthetic(n_users=25, n_items=20, n_interactions=220)
-    timed = data.X.copy()
-    named = pd.DataFrame(
-        {"user": "u" + data.X["user"].astype(str), "item": "i" + data.X["item"].astype(str)}
-    )
-    y_strength = np.where(data.y > 0, 1.0 + (np.arange(len(data.y)) % 3), 0.0)
     return {
-        "int ids with timestamps": (timed, data.y.astype(np.float64)),
-        "string ids without timestamps": (named, y_strength),
+        **SKLEARN_EXPECTED_FAILED_CHECKS,
+        **_CLASS_EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {}),
     }
 
 
-def check_augmenter(augmenter) -> None:
-    """Check that ``augmenter`` honours the skrec augmenter contract.
+def _merged_failures(estimator, extra) -> dict[str, str]:
+    more = extra(estimator) if callable(extra) else (extra or {})
+    if not isinstance(more, Mapping):
+        raise TypeError(
+            "expected_failed_checks must be a dict {check name: reason} or a callable "
+            f"estimator -> dict, got {type(more).__name__}"
+        )
+    return {**expected_failed_checks(estimator), **more}
+
+
+def _check_name(check) -> str:
+    while isinstance(check, functools.partial):
+        check = check.func
+    return check.__name__
+
+
+def recommender_checks(estimator, *, sklearn_checks: bool = True) -> Iterable:
+    """``(estimator, check)`` pairs of the whole suite; each ``check(estimator)`` raises on failure.
 
     Parameters
     ----------
-    augmenter : object
-        An augmenter instance (or class, instantiated with no arguments) with
-        ``fit_resample(X, y) -> (X_new, y_new)``.
+    estimator : recommender
+        An unfitted recommender (the checks clone it).
+    sklearn_checks : bool, default=True
+        Include scikit-learn's estimator checks.
+
+    Yields
+    ------
+    (estimator, callable)
+        The estimator and a check taking it.
+
+    Examples
+    --------
+    >>> from skrec import PopularityRecommender
+    >>> from skrec.utils.estimator_checks import recommender_checks
+    >>> names = [c.func.__name__ for _, c in recommender_checks(PopularityRecommender())]
+    >>> "check_recommender_ranking_matches_decision_function" in names
+    True
+    """
+    if sklearn_checks:
+        yield from estimator_checks_generator(estimator, legacy=True)
+    name = type(estimator).__name__
+    for check in RECOMMENDER_CHECKS:
+        yield estimator, functools.partial(check, name)
+
+
+def check_recommender(
+    estimator,
+    *,
+    expected_failed_checks: Mapping | Callable | None = None,
+    sklearn_checks: bool = True,
+) -> None:
+    """Check that ``estimator`` honours scikit-learn's and skrec's recommender contracts.
+
+    Parameters
+    ----------
+    estimator : recommender
+        An unfitted recommender, configured small enough to fit in seconds
+        (the checks fit it a few dozen times on a 30 x 26 data set).
+    expected_failed_checks : dict or callable, default=None
+        More checks this estimator is expected to fail, ``{name: reason}``
+        (or a callable estimator -> dict), on top of
+        :func:`expected_failed_checks`. They are skipped.
+    sklearn_checks : bool, default=True
+        Also run scikit-learn's estimator checks.
 
     Raises
     ------
     AssertionError
-        Naming the first rule broken.
+        Listing every check that failed and why.
 
     Examples
     --------
-    >>> from skrec.augmenters import CropAugmenter
-    >>> from skrec.utils.estimator_checks import check_augmenter
-    >>> check_augmenter(CropAugmenter())
+    >>> from skrec import PopularityRecommender
+    >>> from skrec.utils.estimator_checks import check_recommender
+    >>> check_recommender(PopularityRecommender(), sklearn_checks=False)
     """
-    from skrec import EASERecommender  # noqa: PLC0415
-    from skrec.augmenters import is_pseudo_user  # noqa: PLC0415
-    from skrec.utils.validation import check_interactions  # noqa: PLC0415
+    waived = _merged_failures(estimator, expected_failed_checks)
+    failures = []
+    for est, check in recommender_checks(estimator, sklearn_checks=sklearn_checks):
+        name = _check_name(check)
+        if name in waived:
+            continue
+        try:
+            check(est)
+        except Exception as exc:  # noqa: BLE001 (every broken rule is reported)
+            if type(exc).__name__ == "SkipTest":
+                continue
+            failures.append(f"{name}: {type(exc).__name__}: {exc}")
+    if failures:
+        raise AssertionError(
+            f"{type(estimator).__name__} fails {len(failures)} conformance check(s):\n- "
+            + "\n- ".join(failures)
+        )
 
-    obj = _instance(augmenter, lambda o: hasattr(o, "fit_resample"), "has no fit_resample(X, y)")
-    for label, (X, y) in _augmenter_inputs().items():
-        before = _snapshot(X, y)
-        try:
-            X_new, y_new = clone(obj).set_params(**_seed(obj)).fit_resample(X, y)
-        except Exception as exc:
-            _fail(obj, f"fit_resample failed on {label}: {type(exc).__name__}: {exc}")
-        _check_unchanged(obj, before, [X, y], ["X", "y"])
-        if not isinstance(X_new, pd.DataFrame):
-            _fail(obj, f"returned X_new of type {type(X_new).__name__}, expected a DataFrame")
-        if X_new is X:
-            _fail(obj, "returned its input DataFrame itself; return a new one")
-        if list(X_new.columns) != list(X.columns):
-            _fail(
-                obj,
-                f"returned columns {list(X_new.columns)} for input columns "
-                f"{list(X.columns)} ({label})",
-            )
-        if not isinstance(y_new, np.ndarray) or y_new.ndim != 1 or y_new.dtype.kind != "f":
-            _fail(
-                obj,
-                f"y_new must be a 1-D float ndarray, got {type(y_new).__name__} "
-                f"{getattr(y_new, 'dtype', '')} {getattr(y_new, 'shape', '')}",
-            )
-        if len(y_new) != len(X_new):
-            _fail(obj, f"returned {len(X_new)} rows but {len(y_new)} y values ({label})")
-        try:
-            check_interactions(X_new, y_new, name="X_new")
-        except (TypeError, ValueError) as exc:
-            _fail(obj, f"returned invalid interactions ({label}): {exc}")
-        items = set(X["item"])
-        bad_items = [i for i in pd.unique(X_new["item"]) if i not in items]
-        if bad_items:
-            _fail(obj, f"returned item ids not in the input: {bad_items[:5]} ({label})")
-        users = set(X["user"])
-        bad_users = [
-            u for u in pd.unique(X_new["user"]) if u not in users and not is_pseudo_user(u, users)
-        ]
-        if bad_users:
-            _fail(
-                obj,
-                f"returned user ids not in the input (and not pseudo-users "
-                f"'<user>#view-<k>'): {bad_users[:5]} ({label})",
-            )
-    X, y = next(iter(_augmenter_inputs().values()))
-    _check_seeds(
-        obj, lambda a: a.fit_resample(X, y), lambda a, b: _same(a[0], b[0]) and _same(a[1], b[1])
-    )
-    try:
-        EASERecommender(l2=10.0, augmenter=clone(obj)).fit(X, y)
-    except Exception as exc:
-        _fail(obj, f"EASERecommender(augmenter=...).fit failed: {type(exc).__name__}: {exc}")
+
+def parametrize_with_checks(
+    estimators: list,
+    *,
+    expected_failed_checks: Mapping | Callable | None = None,
+    sklearn_checks: bool = True,
+):
+    """A pytest decorator running the conformance suite, one test per (estimator, check).
+
+    Use it as scikit-learn's :func:`~sklearn.utils.estimator_checks.parametrize_with_checks`::
+
+        @parametrize_with_checks([MyRecommender(k=5)])
+        def test_my_recommender(estimator, check):
+            check(estimator)
+
+    Expected failures (:func:`expected_failed_checks`, plus ``expected_failed_checks``)
+    are marked ``xfail(strict=True)``: a waived check that starts passing
+    fails the test, so the list of waivers stays true.
+
+    Parameters
+    ----------
+    estimators : list of recommenders
+        Unfitted recommenders, configured small.
+    expected_failed_checks : dict or callable, default=None
+        More expected failures, ``{name: reason}`` or a callable estimator -> dict.
+    sklearn_checks : bool, default=True
+        Also run scikit-learn's estimator checks.
+
+    Returns
+    -------
+    decorator
+        ``pytest.mark.parametrize("estimator, check", ...)``.
+
+    Examples
+    --------
+    >>> from skrec import PopularityRecommender
+    >>> from skrec.utils.estimator_checks import parametrize_with_checks
+    >>> mark = parametrize_with_checks([PopularityRecommender()])
+    >>> mark.args[0]
+    'estimator, check'
+    """
+    import pytest  # noqa: PLC0415 (a test dependency, only needed here)
+
+    params = []
+    for estimator in estimators:
+        waived = _merged_failures(estimator, expected_failed_checks)
+        for est, check in recommender_checks(estimator, sklearn_checks=sklearn_checks):
+            name = _check_name(check)
+            test_id = f"{_estimator_id(est)}-{name}"
+            if name in waived:
+                mark = pytest.mark.xfail(reason=waived[name], strict=True)
+                params.append(pytest.param(est, check, id=test_id, marks=mark))
+            else:
+                params.append(pytest.param(est, check, id=test_id))
+    return pytest.mark.parametrize("estimator, check", params)
+
+
+def _estimator_id(estimator) -> str:
+    text = repr(estimator)
+    return " ".join(text.split())

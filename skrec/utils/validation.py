@@ -20,6 +20,7 @@ The data contract (DESIGN §2):
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
 
@@ -29,6 +30,8 @@ import scipy.sparse as sp
 from sklearn.exceptions import DataConversionWarning
 
 __all__ = [
+    "item_text_ids",
+    "item_texts",
     "Interactions",
     "IdIndex",
     "check_interactions",
@@ -39,6 +42,12 @@ __all__ = [
 ]
 
 _MAX_REPORTED = 5
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+_INT64 = np.iinfo(np.int64)
+_MEANING = {
+    "y": "feedback strengths, <= 0 for negatives",
+    "sample_weight": "a non-negative weight per row",
+}
 
 
 @dataclass(frozen=True)
@@ -54,12 +63,16 @@ class Interactions:
         the input had no time column (row order is time order).
     y : ndarray of shape (n_rows,) or None
         Float64 feedback values, or None (all rows positive with weight 1).
+    weight : ndarray of shape (n_rows,) or None
+        Float64 non-negative ``sample_weight`` of each row (it multiplies the
+        row's strength), or None (every row weighs 1).
     """
 
     users: np.ndarray
     items: np.ndarray
     timestamps: np.ndarray | None
     y: np.ndarray | None
+    weight: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.users)
@@ -95,6 +108,7 @@ class Interactions:
             self.items[rows],
             None if self.timestamps is None else self.timestamps[rows],
             None if self.y is None else self.y[rows],
+            None if self.weight is None else self.weight[rows],
         )
 
 
@@ -196,7 +210,7 @@ def as_id_array(ids) -> np.ndarray:
         arr[:] = ids
         kind = pd.api.types.infer_dtype(arr, skipna=False)
         if kind == "integer":
-            arr = arr.astype(np.int64)
+            arr = _as_int64(arr, "ids")
         elif kind == "floating":
             arr = arr.astype(np.float64)
     if arr.dtype.kind in "US":
@@ -232,9 +246,25 @@ def check_ids(ids, name: str) -> np.ndarray:
         raise TypeError(f"{name} are datetimes; ids must be ints or strings")
     elif arr.dtype.kind == "O":
         arr = _check_object_ids(arr, name)
+    elif arr.dtype.kind == "u" and len(arr) and arr.max() > _INT64.max:
+        _as_int64(arr.astype(object), name)
     elif arr.dtype.kind not in "iub":
         raise TypeError(f"{name} has unsupported dtype {arr.dtype}; ids must be ints or strings")
     return arr
+
+
+def _as_int64(arr: np.ndarray, name: str) -> np.ndarray:
+    """Integer ids as int64, or a ValueError naming the ids outside its range."""
+    try:
+        return arr.astype(np.int64)
+    except OverflowError:
+        big = np.fromiter(
+            (not _INT64.min <= int(v) <= _INT64.max for v in arr), dtype=bool, count=len(arr)
+        )
+        raise ValueError(
+            f"{name} has integers outside the int64 range at {_rows(big)} (e.g. "
+            f"{arr[np.flatnonzero(big)[0]]}); use ids that fit in int64, or strings"
+        ) from None
 
 
 def _check_object_ids(arr: np.ndarray, name: str) -> np.ndarray:
@@ -244,7 +274,7 @@ def _check_object_ids(arr: np.ndarray, name: str) -> np.ndarray:
     kinds = pd.api.types.infer_dtype(arr, skipna=False)
     if kinds in ("string", "integer", "mixed-integer", "bytes"):
         if kinds == "integer":
-            return arr.astype(np.int64)
+            return _as_int64(arr, name)
         return arr
     bad = np.fromiter(
         (
@@ -294,44 +324,49 @@ def _check_timestamps(col: np.ndarray, name: str) -> np.ndarray:
     return col
 
 
-def _check_y(y, n: int) -> np.ndarray:
+def _check_y(y, n: int, name: str = "y") -> np.ndarray:
     if isinstance(y, pd.DataFrame):
         if y.shape[1] != 1:
-            raise ValueError(f"y must be 1-D, got a DataFrame with {y.shape[1]} columns")
+            raise ValueError(f"{name} must be 1-D, got a DataFrame with {y.shape[1]} columns")
         y = y.iloc[:, 0]
     try:
         arr = np.asarray(y)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"y could not be read as a 1-D array: {exc}") from None
+        raise ValueError(f"{name} could not be read as a 1-D array: {exc}") from None
     if arr.ndim == 2 and arr.shape[1] == 1:
         warnings.warn(
-            "A column-vector y was passed when a 1d array was expected; it was raveled.",
+            f"A column-vector {name} was passed when a 1d array was expected; it was raveled.",
             DataConversionWarning,
             stacklevel=3,
         )
         arr = arr[:, 0]
     if arr.ndim != 1:
-        raise ValueError(f"y must be 1-D (one value per row of X), got shape {arr.shape}")
+        raise ValueError(f"{name} must be 1-D (one value per row of X), got shape {arr.shape}")
     if len(arr) != n:
-        raise ValueError(f"y has {len(arr)} values but X has {n} rows")
+        raise ValueError(f"{name} has {len(arr)} values but X has {n} rows")
     if arr.dtype.kind == "O":
         try:
             arr = pd.to_numeric(pd.Series(arr), errors="raise").to_numpy()
         except (ValueError, TypeError):
-            raise TypeError("y must be numeric (feedback strengths, <= 0 for negatives)") from None
+            raise TypeError(f"{name} must be numeric ({_MEANING[name]})") from None
     if arr.dtype.kind not in "iufb":
-        raise TypeError(
-            f"y must be numeric (feedback strengths, <= 0 for negatives), got dtype {arr.dtype}"
-        )
+        raise TypeError(f"{name} must be numeric ({_MEANING[name]}), got dtype {arr.dtype}")
     arr = arr.astype(np.float64)
     bad = ~np.isfinite(arr)
     if bad.any():
-        raise ValueError(f"y contains NaN or infinite values at {_rows(bad)}")
+        raise ValueError(f"{name} contains NaN or infinite values at {_rows(bad)}")
+    huge = np.abs(arr) > _FLOAT32_MAX
+    if huge.any():
+        raise ValueError(
+            f"{name} has values beyond the float32 range (|{name}| > {_FLOAT32_MAX:.3g}) at "
+            f"{_rows(huge)}; models store feedback as float32, where these become infinite. "
+            f"Rescale {name}"
+        )
     return arr
 
 
-def check_interactions(X, y=None, *, name: str = "X") -> Interactions:
-    """Validate an interaction table and its optional feedback.
+def check_interactions(X, y=None, *, sample_weight=None, name: str = "X") -> Interactions:
+    """Validate an interaction table, its optional feedback and its optional row weights.
 
     Parameters
     ----------
@@ -339,6 +374,9 @@ def check_interactions(X, y=None, *, name: str = "X") -> Interactions:
         Interaction rows ``(user, item[, timestamp])``.
     y : array-like of shape (n_rows,), default=None
         Feedback per row; None means every row is a positive of weight 1.
+    sample_weight : array-like of shape (n_rows,), default=None
+        Non-negative weight of each row; it multiplies the row's strength (a
+        weight of 0 is a row that counts for nothing).
     name : str, default="X"
         Name used in error messages.
 
@@ -363,18 +401,139 @@ def check_interactions(X, y=None, *, name: str = "X") -> Interactions:
     (['alice', 'bob'], [True, False])
     """
     if isinstance(X, Interactions):
-        if y is None:
-            return X
-        return Interactions(X.users, X.items, X.timestamps, _check_y(y, len(X)))
-    cols, _ = _as_table(X, name)
-    n = len(cols[0])
-    if n == 0:
-        raise ValueError(f"{name} is empty: at least one (user, item) row is required")
-    users = check_ids(cols[0], f"{name} user ids (column 0)")
-    items = check_ids(cols[1], f"{name} item ids (column 1)")
-    timestamps = _check_timestamps(cols[2], name) if len(cols) > 2 else None
-    y_arr = None if y is None else _check_y(y, n)
-    return Interactions(users, items, timestamps, y_arr)
+        data = X
+        if y is not None:
+            y_arr = _check_y(y, len(data))
+            data = Interactions(data.users, data.items, data.timestamps, y_arr, data.weight)
+    else:
+        cols, _ = _as_table(X, name)
+        n = len(cols[0])
+        if n == 0:
+            raise ValueError(f"{name} is empty: at least one (user, item) row is required")
+        users = check_ids(cols[0], f"{name} user ids (column 0)")
+        items = check_ids(cols[1], f"{name} item ids (column 1)")
+        timestamps = _check_timestamps(cols[2], name) if len(cols) > 2 else None
+        y_arr = None if y is None else _check_y(y, n)
+        data = Interactions(users, items, timestamps, y_arr)
+    if sample_weight is None:
+        return data
+    weight = _check_y(sample_weight, len(data), name="sample_weight")
+    negative = weight < 0
+    if negative.any():
+        raise ValueError(f"sample_weight must be non-negative; negative at {_rows(negative)}")
+    return Interactions(data.users, data.items, data.timestamps, data.y, weight)
+
+
+def item_text_ids(item_text, owner: str) -> np.ndarray | None:
+    """Ids of the items an ``item_text`` mapping or Series knows (None for a function).
+
+    Parameters
+    ----------
+    item_text : mapping, pandas.Series or callable
+        Item id -> text, or a function of the id.
+    owner : str
+        The estimator or augmenter that takes it, for error messages.
+
+    Returns
+    -------
+    ndarray or None
+        Validated ids (the cold-start items among them have no interaction).
+
+    Examples
+    --------
+    >>> from skrec.utils.validation import item_text_ids
+    >>> item_text_ids({"a": "space", "b": "food"}, "doc").tolist()
+    ['a', 'b']
+    """
+    if callable(item_text) and not isinstance(item_text, Mapping | pd.Series):
+        return None
+    return _item_text_table(item_text, owner)[0]
+
+
+def item_texts(item_text, items, owner: str) -> list[str]:
+    """The text of each of ``items``, from a mapping, a Series or a function of the id.
+
+    Parameters
+    ----------
+    item_text : mapping, pandas.Series or callable
+        Item id -> text, or a function of the id.
+    items : array-like of shape (n_items,)
+        The ids whose texts are wanted.
+    owner : str
+        The estimator or augmenter that takes it, for error messages.
+
+    Returns
+    -------
+    list of str
+        One text per item, in order.
+
+    Raises
+    ------
+    ValueError
+        When an item has no text (the message names them).
+    TypeError
+        When a text is not a str.
+
+    Examples
+    --------
+    >>> from skrec.utils.validation import item_texts
+    >>> item_texts({"a": "space", "b": "food"}, ["b", "a"], "doc")
+    ['food', 'space']
+    >>> item_texts(lambda item: f"item {item}", [3], "doc")
+    ['item 3']
+    """
+    items = as_id_array(items)
+    if callable(item_text) and not isinstance(item_text, Mapping | pd.Series):
+        texts = [item_text(i) for i in items.tolist()]
+        bad = [i for i, t in zip(items.tolist(), texts, strict=True) if not isinstance(t, str)]
+        if bad:
+            raise TypeError(
+                f"{owner}'s item_text function must return a str for every item; it did not "
+                f"for {len(bad)} item(s): {bad[:_MAX_REPORTED]}"
+            )
+        return texts
+    ids, texts = _item_text_table(item_text, owner)
+    position = pd.Index(ids).get_indexer(items) if len(items) else np.empty(0, dtype=np.int64)
+    missing = position < 0
+    if missing.any():
+        shown = ", ".join(repr(v) for v in items[missing][:_MAX_REPORTED])
+        more = f" and {missing.sum() - _MAX_REPORTED} more" if missing.sum() > _MAX_REPORTED else ""
+        raise ValueError(
+            f"item_text has no text for {int(missing.sum())} item(s) seen in fit: "
+            f"[{shown}]{more}; every item of X needs a text"
+        )
+    return [texts[p] for p in position]
+
+
+def _item_text_table(item_text, owner: str) -> tuple[np.ndarray, list[str]]:
+    """Validated ``(ids, texts)`` of an ``item_text`` mapping or Series."""
+    if item_text is None:
+        raise ValueError(
+            f"{owner} needs item_text: a mapping or pandas Series from item id to text, or a "
+            "function of the item id"
+        )
+    if isinstance(item_text, pd.Series):
+        keys, values = item_text.index.to_numpy(), item_text.to_numpy()
+        if item_text.index.has_duplicates:
+            dup = item_text.index[item_text.index.duplicated()].unique()[:_MAX_REPORTED]
+            raise ValueError(f"item_text has duplicate item ids: {list(dup)}")
+    elif isinstance(item_text, Mapping):
+        keys, values = list(item_text.keys()), list(item_text.values())
+    else:
+        raise TypeError(
+            f"item_text must be a mapping or pandas Series from item id to text, or a function "
+            f"of the item id, got {type(item_text).__name__}"
+        )
+    if len(keys) == 0:
+        raise ValueError("item_text is empty: it must give a text for every item")
+    ids = check_ids(keys, "item_text ids")
+    bad = [k for k, v in zip(ids.tolist(), values, strict=True) if not isinstance(v, str)]
+    if bad:
+        raise TypeError(
+            f"item_text values must be str; {len(bad)} item(s) have other values (missing "
+            f"text?): {bad[:_MAX_REPORTED]}"
+        )
+    return ids, list(values)
 
 
 class IdIndex:
@@ -440,20 +599,24 @@ class IdIndex:
         self._index = pd.Index(self.ids)
 
 
-def signed_weights(y: np.ndarray | None, n: int) -> np.ndarray:
+def signed_weights(y: np.ndarray | None, n: int, weight: np.ndarray | None = None) -> np.ndarray:
     """Matrix weight of each row: strength for positives, ``-max(|y|, 1)`` for negatives.
 
     An explicit negative (``y <= 0``) keeps at least unit magnitude so that
-    ``y = 0`` ("shown and rejected") is not lost as an empty cell.
+    ``y = 0`` ("shown and rejected") is not lost as an empty cell. ``weight``
+    (a ``sample_weight``) multiplies the result.
     """
     if y is None:
-        return np.ones(n, dtype=np.float32)
-    # Computed in place in float32 (and float64 only for the negatives): no full-size
-    # float64 temporaries.
-    w = y.astype(np.float32)
-    negative = ~(y > 0)
-    if negative.any():
-        w[negative] = -np.maximum(-y[negative], 1.0)
+        w = np.ones(n, dtype=np.float32)
+    else:
+        # Computed in place in float32 (and float64 only for the negatives): no
+        # full-size float64 temporaries.
+        w = y.astype(np.float32)
+        negative = ~(y > 0)
+        if negative.any():
+            w[negative] = -np.maximum(-y[negative], 1.0)
+    if weight is not None:
+        w *= weight.astype(np.float32)
     return w
 
 
@@ -474,6 +637,12 @@ def interaction_matrix(user_idx, item_idx, weights, shape) -> sp.csr_matrix:
         (np.asarray(weights, dtype=np.float32), (user_idx, item_idx)), shape=shape, dtype=np.float32
     )
     m.sum_duplicates()
+    bad = ~np.isfinite(m.data)
+    if bad.any():
+        raise ValueError(
+            f"the summed feedback of {int(bad.sum())} (user, item) cells overflows float32 "
+            "(duplicate rows are summed); rescale y or sample_weight"
+        )
     m.eliminate_zeros()
     m.sort_indices()
     return m

@@ -1,4 +1,5 @@
-"""An example skrec plugin: the ``coldness`` sampler and the ``drop_random`` augmenter.
+"""An example skrec plugin: the ``coldness`` sampler, the ``drop_random`` augmenter
+and the ``cooccurrence`` recommender.
 
 Installed, it makes both available by name through skrec's registries::
 
@@ -8,7 +9,8 @@ Installed, it makes both available by name through skrec's registries::
 """
 
 from skrec_example_plugin._augmenter import DropRandomAugmenter
+from skrec_example_plugin._recommender import CooccurrenceRecommender
 from skrec_example_plugin._sampler import ColdnessSampler
 
-__all__ = ["ColdnessSampler", "DropRandomAugmenter"]
+__all__ = ["ColdnessSampler", "CooccurrenceRecommender", "DropRandomAugmenter"]
 __version__ = "0.1.0"
