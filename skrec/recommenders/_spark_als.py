@@ -162,7 +162,7 @@ class SparkALSRecommender(BaseRecommender):
     training matrix to the driver (8 bytes per training pair, plus
     ``factors`` floats per user).
 
-    **implicit and Spark solve the same objective, parametrised differently.**
+    **implicit and Spark solve the same model, parametrised differently.**
     For an interaction of weight ``w`` implicit uses confidence ``c = alpha *
     |w|`` and adds ``(c - 1) y y^T`` to a user's normal equations (and ``c y``
     to the right-hand side when ``w > 0``), with a constant ``regularization``.
@@ -179,7 +179,10 @@ class SparkALSRecommender(BaseRecommender):
     get confidence 1) and implicit's equal penalty on rows of unequal
     activity. The solvers differ too (Spark: Cholesky, items first, Gaussian
     initialisation; implicit: 3 conjugate-gradient steps, users first,
-    uniform), so factors differ while quality agrees (``docs/scaling.md``).
+    uniform), so factors differ. On MovieLens-100K NDCG@10 agrees within
+    implicit's seed spread at small ``regularization`` (0.05); at 1.0 the
+    ALS-WR penalty gives a different (there better) model
+    (``docs/scaling.md``).
 
     Examples
     --------
