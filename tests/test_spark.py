@@ -277,7 +277,7 @@ def test_decision_function_fetches_user_factors(fitted):
 # ------------------------------------------------------ never collected
 def test_spark_dataframe_is_never_collected(spark, tmp_path):
     """Input larger than the driver may collect trains, recommends and writes results."""
-    big = spark.range(150_000).select(  # random values: Spark compresses what it collects
+    big = spark.range(100_000).select(  # random values: Spark compresses what it collects
         (F.abs(F.hash("id")) % 997).alias("user"),
         (F.abs(F.hash(F.col("id") + 1)) % 251).alias("item"),
         (1 + 2 * F.rand(0)).alias("rating"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,28 +10,30 @@ import scipy.sparse as sp
 from sklearn.utils.validation import check_is_fitted, check_random_state
 
 from skrec.recommenders._base import BaseRecommender
-from skrec.recommenders._calibration import CALIBRATION_PAIRS, fit_platt
 from skrec.recommenders._ids import check_unknown
 from skrec.recommenders._spark_data import (
     as_matrix,
     as_numpy,
     check_classic,
-    check_spark_interactions,
     from_spark,
     import_spark,
-    index_ids,
     is_session,
     is_spark_frame,
-    quiet,
     resolve_session,
     to_spark,
 )
+from skrec.recommenders._spark_fit import (
+    SPARK_SIDE,
+    driver_state,
+    fit_frame,
+    pull_factors,
+    train_als,
+)
 from skrec.recommenders._spark_serving import (
-    USER_SIDE,
-    ItemSide,
+    item_side,
     recommend_frame,
     spark_type,
-    user_rows_from_arrays,
+    user_rows,
 )
 from skrec.utils._sklearn_compat import HasMethods, Interval, Options, StrOptions, fit_context
 from skrec.utils._threads import blas_limit
@@ -50,10 +51,6 @@ _LEVELS = {
     "DISK_ONLY_3",
     "OFF_HEAP",
 }
-#: Fitted attributes that are JVM handles: never pickled, never copied into an ALSRecommender.
-_SPARK_SIDE = ("spark_model_", "_spark_train", "_spark_users", "_spark_session", "_release")
-#: The smallest rating handed to Spark for a positive of confidence 1 (see Notes).
-_EPS = 1e-6
 
 
 class SparkALSRecommender(BaseRecommender):
@@ -301,7 +298,7 @@ class SparkALSRecommender(BaseRecommender):
         release = self.__dict__.pop("_release", None)
         if release is not None:
             release()
-        for name in _SPARK_SIDE:
+        for name in SPARK_SIDE:
             self.__dict__.pop(name, None)
 
     # ---------------------------------------------------------------- fit
@@ -337,64 +334,8 @@ class SparkALSRecommender(BaseRecommender):
                     "X is a Spark DataFrame: its feedback (weights included) goes in its "
                     "'rating' column; y and sample_weight must be None"
                 )
-            return self._fit_spark(X)
+            return fit_frame(self, X)
         return super().fit(X, y, sample_weight=sample_weight)
-
-    def _ratings(self, frame, n_rows: int, n_positive: int):
-        """Spark's rating column and ALS parameters for ``frame`` (u, i, w) (see Notes)."""
-        sql, _ = import_spark()
-        F = sql.functions
-        w = F.col("w").cast("double")
-        if self.parametrization == "spark":
-            rating, reg, alpha = w, float(self.regularization), float(self.alpha)
-        else:
-            excess = F.lit(float(self.alpha)) * F.abs(w) - F.lit(1.0)
-            rating = F.when(w > 0, F.greatest(excess, F.lit(_EPS))).otherwise(
-                -F.greatest(excess, F.lit(0.0))
-            )
-            mean_positives = 2.0 * n_positive / n_rows if n_positive else 1.0
-            reg, alpha = float(self.regularization) / mean_positives, 1.0
-        return frame.select("u", "i", rating.cast("float").alias("r")), reg, alpha
-
-    def _train(self, frame, shape, n_positive: int):
-        with quiet():  # pyspark.ml warns about pandas >= 3 when it is imported
-            from pyspark.ml.recommendation import ALS  # noqa: PLC0415 (optional dependency)
-
-        ratings, reg, alpha = self._ratings(frame, shape[0] + shape[1], n_positive)
-        self.spark_params_ = {
-            "rank": int(self.factors),
-            "maxIter": int(self.iterations),
-            "regParam": reg,
-            "alpha": alpha,
-            "implicitPrefs": True,
-            "nonnegative": bool(self.nonnegative),
-            "numUserBlocks": int(self.num_user_blocks),
-            "numItemBlocks": int(self.num_item_blocks),
-            "checkpointInterval": int(self.checkpoint_interval),
-            "intermediateStorageLevel": self.intermediate_storage_level,
-            "finalStorageLevel": self.final_storage_level,
-            "seed": self._seed(),
-        }
-        start = time.perf_counter()
-        als = ALS(userCol="u", itemCol="i", ratingCol="r", coldStartStrategy="nan")
-        als.setParams(**self.spark_params_)
-        with quiet():
-            model = als.fit(ratings)
-        self._log(
-            f"ALS fitted: {shape[0]:,} users x {shape[1]:,} items, rank {self.factors}, "
-            f"{self.iterations} iterations, regParam {reg:.4g}",
-            start,
-        )
-        self.spark_model_ = model
-        return model
-
-    def _pull(self, factors_frame, n_rows: int) -> np.ndarray:
-        """A factor table of Spark (id, features) as a dense (n_rows, factors) array."""
-        cols = from_spark(factors_frame)
-        out = np.zeros((n_rows, self.factors), dtype=np.float32)
-        ids = as_numpy(cols["id"]).astype(np.int64)
-        out[ids] = as_matrix(cols["features"], self.factors)
-        return out
 
     def _fit_model(self, R, data, previous) -> None:
         """Local X: send the matrix to Spark, train, pull both factor tables."""
@@ -411,127 +352,9 @@ class SparkALSRecommender(BaseRecommender):
             self.num_partitions,
         )
         self._log(f"sent {R.nnz:,} training pairs to Spark", start)
-        model = self._train(frame, R.shape, int(np.count_nonzero(R.data > 0)))
-        self.user_factors_ = self._pull(model.userFactors, R.shape[0])
-        self.item_factors_ = self._pull(model.itemFactors, R.shape[1])
-
-    def _fit_spark(self, X):
-        """A Spark DataFrame: check, index, aggregate and train in Spark."""
-        sql, _ = import_spark()
-        F = sql.functions
-        check_classic(X)
-        if self.augmenter is not None:
-            raise ValueError(
-                "augmenter works on local interaction tables; it cannot be used when X is a "
-                "Spark DataFrame (augment the DataFrame in Spark first)"
-            )
-        spark = X.sparkSession
-        start = time.perf_counter()
-        table = check_spark_interactions(X)
-        self._user_index, users = index_ids(spark, table.frame, "user", "u")
-        self._item_index, items = index_ids(spark, table.frame, "item", "i")
-        self.users_, self.items_ = self._user_index.ids, self._item_index.ids
-        shape = (len(self.users_), len(self.items_))
-        train = (
-            table.frame.join(F.broadcast(users), "user")
-            .join(F.broadcast(items), "item")
-            .groupBy("u", "i")
-            .agg(F.sum("w").cast("float").alias("w"))
-            .filter(F.col("w") != 0)
-        )
-        from pyspark import StorageLevel  # noqa: PLC0415
-
-        train = train.persist(getattr(StorageLevel, self.intermediate_storage_level))
-        self._spark_session, self._spark_train, self._spark_users = spark, train, users
-        self._release = weakref.finalize(self, _unpersist, train)
-        self._release.atexit = False
-        self.n_features_in_ = 3 if table.has_timestamp else 2
-        self._user_type = table.user_type.simpleString()
-        self._item_type = table.item_type.simpleString()
-        self.interactions_ = self._seen = None
-
-        w = F.col("w")
-        counts = train.agg(
-            F.sum(F.when(w > 0, 1).otherwise(0)).alias("pos"),
-            F.sum(F.when(w < 0, 1).otherwise(0)).alias("neg"),
-        ).collect()[0]
-        n_positive, n_negative = int(counts["pos"] or 0), int(counts["neg"] or 0)
-        positive = train.filter(w > 0)
-        pop = from_spark(positive.groupBy("i").count())
-        self.item_popularity_ = np.zeros(shape[1], dtype=np.float64)
-        self.item_popularity_[as_numpy(pop["i"]).astype(np.int64)] = as_numpy(pop["count"])
-        cold = from_spark(users.select("u").join(positive.select("u").distinct(), "u", "left_anti"))
-        self._no_positive = np.zeros(shape[0], dtype=bool)
-        self._no_positive[as_numpy(cold["u"]).astype(np.int64)] = True
-        self._log(
-            f"checked and indexed X: {shape[0]:,} users, {shape[1]:,} items, "
-            f"{n_positive:,} positive and {n_negative:,} negative pairs",
-            start,
-        )
-        model = self._train(train, shape, n_positive)
-        self.item_factors_ = self._pull(model.itemFactors, shape[1])
-        start = time.perf_counter()
-        self._fit_calibration_spark(train, n_positive, n_negative)
-        self._log("calibrated on a sample", start)
-        return self
-
-    def _sample_cells(self, frame, n: int, size: int, seed: int):
-        """Up to ``size`` of the ``n`` (u, i) cells of ``frame``, drawn at random, on the driver."""
-        sql, _ = import_spark()
-        F = sql.functions
-        if n > size:
-            frame = (
-                frame.sample(withReplacement=False, fraction=min(1.0, 2.0 * size / n), seed=seed)
-                .orderBy(F.rand(seed))
-                .limit(size)
-            )
-        cols = from_spark(frame.select("u", "i"))
-        return as_numpy(cols["u"]).astype(np.int64), as_numpy(cols["i"]).astype(np.int64)
-
-    def _fit_calibration_spark(self, train, n_positive: int, n_negative: int) -> None:
-        """The calibration of ``BaseRecommender``, its sample drawn by Spark.
-
-        Up to 5,000 positive and 5,000 negative training cells, and as many
-        random (user, item) pairs as positives, those seen in training removed
-        by a join; only these pairs and their users' factors reach the driver.
-        """
-        sql, _ = import_spark()
-        w = sql.functions.col("w")
-        rng = check_random_state(self._seed())
-        pu, pi = self._sample_cells(
-            train.filter(w > 0), n_positive, CALIBRATION_PAIRS, rng.randint(1 << 30)
-        )
-        nu, ni = (np.empty(0, np.int64),) * 2
-        if n_negative:
-            nu, ni = self._sample_cells(
-                train.filter(w < 0), n_negative, CALIBRATION_PAIRS, rng.randint(1 << 30)
-            )
-        n_users, n_items = len(self.users_), len(self.items_)
-        n_sample = max(len(pu), 1)
-        su = rng.randint(n_users, size=n_sample)
-        si = rng.randint(n_items, size=n_sample)
-        pairs = to_spark(
-            self._spark_session,
-            {"u": su.astype(np.int32), "i": si.astype(np.int32), "k": np.arange(n_sample)},
-        )
-        seen = from_spark(pairs.join(train.select("u", "i"), ["u", "i"]).select("k"))
-        unseen = np.ones(n_sample, dtype=bool)
-        unseen[as_numpy(seen["k"]).astype(np.int64)] = False
-        su, si = su[unseen], si[unseen]
-        users = np.concatenate([pu, nu, su])
-        items = np.concatenate([pi, ni, si])
-        labels = np.concatenate([np.ones(len(pu)), np.zeros(len(nu) + len(su))])
-        scores = self._score_pairs(users, items)
-        if np.isnan(scores).any():
-            raise ValueError(
-                f"SparkALSRecommender produced NaN scores after fit (on "
-                f"{int(np.isnan(scores).sum())} of {len(scores)} sampled pairs); the model "
-                "diverged or its data held values it cannot use"
-            )
-        finite = np.isfinite(scores)
-        self.calibration_ = fit_platt(scores[finite], labels[finite])
-        self._fallback_calibration = fit_platt(self._popularity_score(items), labels)
-        self._score_floor = float(np.min(scores[finite])) if finite.any() else 0.0
+        model = train_als(self, frame, R.shape, int(np.count_nonzero(R.data > 0)))
+        self.user_factors_ = pull_factors(self, model.userFactors, R.shape[0])
+        self.item_factors_ = pull_factors(self, model.itemFactors, R.shape[1])
 
     # ------------------------------------------------------------- scores
     def _user_factors(self, user_idx: np.ndarray) -> np.ndarray:
@@ -571,42 +394,6 @@ class SparkALSRecommender(BaseRecommender):
         return self.item_factors_[item_idx]
 
     # ---------------------------------------------------------- recommend
-    def _item_side(self) -> ItemSide:
-        # One thread per task: an executor runs as many tasks as it has cores.
-        params = {"factors": int(self.factors), "handle_unknown": "popular", "n_jobs": 1}
-        skip = set(USER_SIDE) | set(_SPARK_SIDE) | set(self.get_params(deep=False))
-        fitted = {k: v for k, v in vars(self).items() if k not in skip}
-        return ItemSide(params, fitted)
-
-    def _user_rows(self, subset: np.ndarray | None = None):
-        """Spark rows (u, user, features, seen, pos) of the users (all, or ``subset``)."""
-        sql, _ = import_spark()
-        F = sql.functions
-        if self._local():
-            spark = self._session()
-            users = np.arange(len(self.users_)) if subset is None else subset
-            return user_rows_from_arrays(
-                spark,
-                self.users_[users],
-                self.user_factors_[users],
-                self._seen[users],
-                self._no_positive[users],
-                self.num_partitions,
-            )
-        users, train = self._spark_users, self._spark_train
-        factors = self.spark_model_.userFactors.withColumnRenamed("id", "u")
-        if subset is not None:
-            keep = F.broadcast(to_spark(self._spark_session, {"u": subset.astype(np.int32)}))
-            users, train, factors = (
-                users.join(keep, "u"),
-                train.join(keep, "u"),
-                factors.join(keep, "u"),
-            )
-        seen = train.groupBy("u").agg(
-            F.collect_list("i").alias("seen"), (F.max("w") > 0).alias("pos")
-        )
-        return users.join(factors, "u", "left").join(seen, "u", "left")
-
     def _types(self) -> tuple[str, str]:
         if hasattr(self, "_user_type"):
             return self._user_type, self._item_type
@@ -652,7 +439,7 @@ class SparkALSRecommender(BaseRecommender):
             check_unknown(
                 self.handle_unknown, self._item_index.get_indexer(cand_ids) < 0, cand_ids, "items"
             )
-        side = self._item_side()
+        side = item_side(self)
         # Users unknown to the model (and the argument checks) need no Spark job.
         empty = side.model_for(
             np.zeros((0, self.factors), np.float32),
@@ -669,7 +456,7 @@ class SparkALSRecommender(BaseRecommender):
         known = np.unique(u[u >= 0])
         if len(known):
             frame, broadcast = recommend_frame(
-                self._user_rows(known),
+                user_rows(self, known),
                 side,
                 n=n,
                 exclude_seen=exclude_seen,
@@ -724,8 +511,8 @@ class SparkALSRecommender(BaseRecommender):
             )
         user_type, item_type = self._types()
         frame, _ = recommend_frame(
-            self._user_rows(),
-            self._item_side(),
+            user_rows(self),
+            item_side(self),
             n=int(n),
             exclude_seen=exclude_seen,
             items=cand_ids,
@@ -738,28 +525,6 @@ class SparkALSRecommender(BaseRecommender):
         return frame
 
     # -------------------------------------------------------- to the driver
-    def _driver_state(self) -> dict:
-        """Every fitted attribute, with the user side pulled from Spark when it is there."""
-        state = dict(vars(self))
-        if not self._local():
-            start = time.perf_counter()
-            n_users, n_items = len(self.users_), len(self.items_)
-            state["user_factors_"] = self._pull(self.spark_model_.userFactors, n_users)
-            cols = from_spark(self._spark_train)
-            R = sp.csr_matrix(
-                (
-                    as_numpy(cols["w"]).astype(np.float32),
-                    (as_numpy(cols["u"]).astype(np.int64), as_numpy(cols["i"]).astype(np.int64)),
-                ),
-                shape=(n_users, n_items),
-            )
-            R.sort_indices()
-            state["interactions_"] = state["_seen"] = R
-            self._log(f"pulled {n_users:,} user factors and {R.nnz:,} training pairs", start)
-        for name in _SPARK_SIDE:
-            state.pop(name, None)
-        return state
-
     def to_als(self):
         """This model as a fitted :class:`ALSRecommender`, for serving on one machine.
 
@@ -789,7 +554,7 @@ class SparkALSRecommender(BaseRecommender):
         from skrec.utils._optional import import_optional  # noqa: PLC0415
 
         check_is_fitted(self, "calibration_")
-        state = self._driver_state()
+        state = driver_state(self)
         for name in self.get_params(deep=False):
             state.pop(name, None)
         for name in ("spark_params_", "_user_type", "_item_type"):
@@ -833,16 +598,9 @@ class SparkALSRecommender(BaseRecommender):
         return twin
 
     def __getstate__(self):
-        state = self._driver_state() if hasattr(self, "calibration_") else dict(vars(self))
-        for name in _SPARK_SIDE:
+        state = driver_state(self) if hasattr(self, "calibration_") else dict(vars(self))
+        for name in SPARK_SIDE:
             state.pop(name, None)
         if is_session(state.get("spark")):
             state["spark"] = None
         return state
-
-
-def _unpersist(frame) -> None:
-    try:
-        frame.unpersist()
-    except Exception:  # noqa: BLE001 (the session may already be stopped)
-        pass

@@ -18,9 +18,17 @@ import numpy as np
 import scipy.sparse as sp
 
 from skrec.recommenders._spark_data import as_matrix, as_numpy, import_spark, quiet, to_spark
+from skrec.recommenders._spark_fit import SPARK_SIDE
 from skrec.utils.validation import IdIndex
 
-__all__ = ["ItemSide", "recommend_frame", "spark_type", "user_rows_from_arrays"]
+__all__ = [
+    "ItemSide",
+    "item_side",
+    "recommend_frame",
+    "spark_type",
+    "user_rows",
+    "user_rows_from_arrays",
+]
 
 #: Fitted attributes that describe users; everything else a fitted model holds is item side.
 USER_SIDE = ("users_", "_user_index", "user_factors_", "interactions_", "_seen", "_no_positive")
@@ -208,3 +216,40 @@ def user_rows_from_arrays(spark, users, factors, seen: sp.csr_matrix, no_positiv
         "pos": ~np.asarray(no_positive, dtype=bool),
     }
     return to_spark(spark, columns, num_partitions)
+
+
+def item_side(est) -> ItemSide:
+    """The item side of a fitted SparkALSRecommender: its state minus users and JVM handles."""
+    # One thread per task: an executor runs as many tasks as it has cores.
+    params = {"factors": int(est.factors), "handle_unknown": "popular", "n_jobs": 1}
+    skip = set(USER_SIDE) | set(SPARK_SIDE) | set(est.get_params(deep=False))
+    fitted = {k: v for k, v in vars(est).items() if k not in skip}
+    return ItemSide(params, fitted)
+
+
+def user_rows(est, subset: np.ndarray | None = None):
+    """Spark rows (u, user, features, seen, pos) of the users (all, or ``subset``)."""
+    sql, _ = import_spark()
+    F = sql.functions
+    if est._local():
+        spark = est._session()
+        users = np.arange(len(est.users_)) if subset is None else subset
+        return user_rows_from_arrays(
+            spark,
+            est.users_[users],
+            est.user_factors_[users],
+            est._seen[users],
+            est._no_positive[users],
+            est.num_partitions,
+        )
+    users, train = est._spark_users, est._spark_train
+    factors = est.spark_model_.userFactors.withColumnRenamed("id", "u")
+    if subset is not None:
+        keep = F.broadcast(to_spark(est._spark_session, {"u": subset.astype(np.int32)}))
+        users, train, factors = (
+            users.join(keep, "u"),
+            train.join(keep, "u"),
+            factors.join(keep, "u"),
+        )
+    seen = train.groupBy("u").agg(F.collect_list("i").alias("seen"), (F.max("w") > 0).alias("pos"))
+    return users.join(factors, "u", "left").join(seen, "u", "left")
