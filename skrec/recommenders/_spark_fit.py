@@ -202,13 +202,7 @@ def _calibrate(est, train, n_positive: int, n_negative: int) -> None:
     users = np.concatenate([pu, nu, su])
     items = np.concatenate([pi, ni, si])
     labels = np.concatenate([np.ones(len(pu)), np.zeros(len(nu) + len(su))])
-    scores = est._score_pairs(users, items)
-    if np.isnan(scores).any():
-        raise ValueError(
-            f"SparkALSRecommender produced NaN scores after fit (on "
-            f"{int(np.isnan(scores).sum())} of {len(scores)} sampled pairs); the model "
-            "diverged or its data held values it cannot use"
-        )
+    scores = est._no_nan(est._score_pairs(users, items), "sampled training pairs")
     finite = np.isfinite(scores)
     est.calibration_ = fit_platt(scores[finite], labels[finite])
     est._fallback_calibration = fit_platt(est._popularity_score(items), labels)
