@@ -1,7 +1,8 @@
 """Recommender estimators, and the registry that finds them by name.
 
-``TransformerRecommender`` and ``SentenceTransformerRecommender`` load lazily:
-importing this package never imports torch or sentence-transformers.
+``TransformerRecommender``, ``SentenceTransformerRecommender`` and
+``SparkALSRecommender`` load lazily: importing this package never imports
+torch, sentence-transformers or pyspark.
 
 Every recommender is also available by name through :func:`get` (the exported
 classes as ``"als"``, ``"ease"``, ``"popularity"``, ``"transformer"``, ...,
@@ -23,6 +24,7 @@ _LAZY = {
     "TransformerRecommender": "skrec.recommenders._transformer",
     "SentenceTransformerRecommender": "skrec.recommenders._sentence",
     "HybridRecommender": "skrec.recommenders._hybrid",
+    "SparkALSRecommender": "skrec.recommenders._spark_als",
 }
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "PopularityRecommender",
     "PreviousFit",
     "SentenceTransformerRecommender",
+    "SparkALSRecommender",
     "TransformerRecommender",
 ]
 
