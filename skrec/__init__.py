@@ -1,7 +1,7 @@
 """skrec: recommender systems that are real scikit-learn estimators.
 
 Importing :mod:`skrec` is cheap: the optional back-ends (torch,
-sentence-transformers, modAL, implicit's compiled code) are imported only when
+sentence-transformers, modAL, pyspark, implicit's compiled code) are imported only when
 an estimator that needs them is used.
 """
 
@@ -21,6 +21,7 @@ __all__ = [
     "HybridRecommender",
     "PopularityRecommender",
     "SentenceTransformerRecommender",
+    "SparkALSRecommender",
     "TransformerRecommender",
     "__version__",
 ]
