@@ -1,4 +1,4 @@
-"""Fine-tuning the text encoder on interactions: frozen vs fine-tuned SentenceTransformerRecommender.
+"""Fine-tuning the text encoder on interactions: SentenceTransformerRecommender frozen vs tuned.
 
 MovieLens-100K (ratings >= 4 are the positives; item text "Title (Year) |
 Genres"; read from ``$SKREC_DATA``, never downloaded), all-MiniLM-L6-v2 from

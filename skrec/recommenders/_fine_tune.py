@@ -155,8 +155,9 @@ def in_batch_loss(anchor_emb, partner_emb, anchor_ids, partner_ids, scale: float
     partners, as in-batch negatives. Anchors are a uniform sample of the warm
     catalogue, partners a popularity-weighted one: against partners the model
     learns ``P(partner | anchor) / P(partner)``, which ranks rare items first,
-    against uniform negatives it learns ``P(partner | anchor)`` (measured in
-    ``docs/content.md``). An anchor that is the same item as ``partner_i`` is
+    against uniform negatives it learns ``P(partner | anchor)`` (the reasoning
+    is in ``docs/decisions.md``; the two were not benchmarked against each
+    other). An anchor that is the same item as ``partner_i`` is
     masked: an item is not a negative of itself.
 
     Examples
