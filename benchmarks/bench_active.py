@@ -27,8 +27,9 @@ text embeddings: MovieLens "Title (Year) | Genres" through the offline copy of
 all-MiniLM-L6-v2) reads item texts, not the model; ``--scenarios`` and
 ``--strategies`` run a subset, written to ``active_<scenarios>.json`` so the
 full run's ``active.json`` stays. ``--learner content`` replaces ALS by the
-frozen ``SentenceTransformerRecommender`` (profile "mean"; no committee), for
-elicitation with a content model (``active_<scenarios>_content.json``).
+frozen ``SentenceTransformerRecommender`` (profile "mean"; ``content_logistic``:
+profile "logistic"; no committee), for elicitation with a content model
+(``active_<scenarios>_<learner>.json``).
 ``--text-coverage`` is short for ``--scenarios new_users --strategies
 random,popularity,uncertainty,text_coverage``.
 
@@ -120,9 +121,15 @@ def als(seed: int, cfg) -> ALSRecommender:
 
 def learner_model(seed: int, cfg):
     """The learner's recommender: ALS, or the (frozen) text model with ``--learner content``."""
-    if cfg.learner == "content":
+    if cfg.learner.startswith("content"):
+        profile = "logistic" if cfg.learner == "content_logistic" else "mean"
         return SentenceTransformerRecommender(
-            text_model(), item_text=cfg.item_text, cache=cfg.cache, device="cpu", random_state=seed
+            text_model(),
+            item_text=cfg.item_text,
+            user_profile=profile,
+            cache=cfg.cache,
+            device="cpu",
+            random_state=seed,
         )
     return als(seed, cfg)
 
@@ -367,7 +374,10 @@ def extra_args(parser) -> None:
         help="--scenarios new_users --strategies random,popularity,uncertainty,text_coverage",
     )
     parser.add_argument(
-        "--learner", default="als", choices=("als", "content"), help="content: the text model"
+        "--learner",
+        default="als",
+        choices=("als", "content", "content_logistic"),
+        help="content: the text model",
     )
     parser.add_argument("--verbose", action="store_true", help="progress bars")
 
@@ -396,7 +406,7 @@ def config(args):
         raise SystemExit("--scenarios: choose from new_users, budget")
     cfg.cache = EmbeddingCache()
     cfg.learner = args.learner
-    if cfg.learner == "content" and COMMITTEE in cfg.strategies:
+    if cfg.learner != "als" and COMMITTEE in cfg.strategies:
         raise SystemExit("the committee is of ALS models: pass --strategies without it")
     return cfg
 
@@ -410,7 +420,7 @@ def main() -> None:
     full = cfg.scenarios == ["new_users", "budget"] and args.strategies is None
     full &= cfg.learner == "als"
     results = "active" if full else "active_" + "_".join(cfg.scenarios)
-    results += "_content" if cfg.learner == "content" else ""
+    results += "" if cfg.learner == "als" else f"_{cfg.learner}"
     rows, curves_out, finals_out = [], {}, {}
     # implicit's advice, also the right setting for skrec's calibration (tiny BLAS calls).
     with threadpool_limits(1, "blas"):
@@ -439,8 +449,9 @@ def main() -> None:
         "over seeds); delta_vs_popularity / p_holm: paired t-test against popularity on "
         "the same users, Holm-corrected within the scenario. "
         + (
-            "Learner: frozen SentenceTransformerRecommender (all-MiniLM-L6-v2, profile mean). "
-            if cfg.learner == "content"
+            "Learner: frozen SentenceTransformerRecommender (all-MiniLM-L6-v2, profile "
+            f"{'logistic' if cfg.learner == 'content_logistic' else 'mean'}). "
+            if cfg.learner != "als"
             else "ALS refits are warm (warm_refits, 2 iterations). "
         )
         + "BLAS limited to one thread.\n\n"

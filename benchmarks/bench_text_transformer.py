@@ -18,7 +18,8 @@ training sequences use the text part alone), same seed and settings. Per-user
 NDCG@10 with a 95 % bootstrap interval over users and a paired t-test against
 ``"id"`` (Holm-corrected within each task); HR@10 too.
 
-    python benchmarks/bench_text_transformer.py            # MovieLens-100K
+    python benchmarks/bench_text_transformer.py            # MovieLens-100K, both tasks
+    python benchmarks/bench_text_transformer.py --tasks loo   # one task (text_transformer_loo)
     python benchmarks/bench_text_transformer.py --quick    # synthetic, < 2 minutes
 """
 
@@ -46,6 +47,7 @@ def _options(parser) -> None:
     parser.add_argument("--epochs", type=int, default=40, help="max_epochs")
     parser.add_argument("--patience", type=int, default=5)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (n_jobs)")
+    parser.add_argument("--tasks", default="loo,cold", help="loo (leave-one-out), cold")
 
 
 def model_path() -> str:
@@ -154,10 +156,16 @@ def main() -> None:
     args = parse_args(__doc__, _options)
     name, X, text = load(args)
     cache = EmbeddingCache()
+    tasks = args.tasks.split(",")
+    if not tasks or set(tasks) - {"loo", "cold"}:
+        raise SystemExit("--tasks: choose from loo, cold")
     start, load_start = time.perf_counter(), os.getloadavg()
-    rows = summarise("leave-one-out", *leave_one_out(X, text, cache, args), args.seed)
-    cold = cold_items(X, text, cache, args)
-    rows += summarise("cold items (ColdItemKFold fold 0)", *cold, args.seed)
+    rows, cold = [], None
+    if "loo" in tasks:
+        rows += summarise("leave-one-out", *leave_one_out(X, text, cache, args), args.seed)
+    if "cold" in tasks:
+        cold = cold_items(X, text, cache, args)
+        rows += summarise("cold items (ColdItemKFold fold 0)", *cold, args.seed)
     lines = []
     for r in rows:
         if r["item_representation"] in ("text", "both"):
@@ -174,14 +182,20 @@ def main() -> None:
         f"64-d, 2 layers, 2 heads, dropout 0.2, max_len 50, softmax loss, max_epochs "
         f"{args.epochs}, patience {args.patience}, seed {args.seed}, CPU. ci95: percentile "
         "bootstrap over users; delta and p: paired t-test against id-only on the same users "
-        f"(Holm within the task). Cold items: {cold[2]['random']['candidates']} held-out "
-        "items ranked per user; `random` is a random ranking of them.\n\n"
+        "(Holm within the task). "
+        + (
+            f"Cold items: {cold[2]['random']['candidates']} held-out items ranked per user; "
+            "`random` is a random ranking of them."
+            if cold
+            else ""
+        )
+        + "\n\n"
         + "\n".join(lines)
         + f"\n\nTotal {time.perf_counter() - start:.0f} s; load average at start {load_start}, "
         f"at the end {os.getloadavg()} on {os.cpu_count()} CPUs (shared machine).\n"
     )
     write_results(
-        "text_transformer",
+        "text_transformer" if len(tasks) == 2 else f"text_transformer_{tasks[0]}",
         args,
         rows,
         notes=notes,
