@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import numpy as np
 from _runner import package_versions, serve, top_n_of_scores
@@ -68,8 +69,11 @@ def fit(model, user, item, params, seed):
         est = cornac.models.ItemKNNCF(**params, num_threads=THREADS, verbose=False)
     else:
         raise ValueError(f"unknown model {model!r}; this runner knows bpr, multvae, item_knn")
+    start = time.perf_counter()
     est.fit(train_set)
-    return Fitted(est, train_set)
+    fitted = Fitted(est, train_set)
+    fitted.fit_s = time.perf_counter() - start
+    return fitted
 
 
 def top_n(fitted, users, n):

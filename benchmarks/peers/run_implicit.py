@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 
 import numpy as np
 import scipy.sparse as sp
@@ -62,8 +63,11 @@ def fit(model, user, item, params, seed):
         est = cls[kind](**params, num_threads=THREADS)
     else:
         raise ValueError(f"unknown model {model!r}; this runner knows bpr, lmf, item_knn")
+    start = time.perf_counter()
     est.fit(R, show_progress=False)
-    return Fitted(est, R, users, items)
+    fitted = Fitted(est, R, users, items)
+    fitted.fit_s = time.perf_counter() - start
+    return fitted
 
 
 def top_n(fitted, users, n):
