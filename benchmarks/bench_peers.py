@@ -76,7 +76,12 @@ def grids(quick: bool) -> dict:
             },
         }
     bpr_grid = [
-        {"learning_rate": lr, "regularization": reg} for lr in (0.01, 0.05) for reg in (0.01, 0.001)
+        {"learning_rate": lr, "regularization": reg}
+        for lr in (0.005, 0.01)
+        for reg in (0.01, 0.001)
+    ]
+    cornac_bpr = [
+        {"learning_rate": lr, "lambda_reg": reg} for lr in (0.01, 0.05) for reg in (0.01, 0.001)
     ]
     vae = {"latent_dim": 200, "hidden_dim": 600, "batch_size": 128, "beta": 0.2}
     return {
@@ -85,10 +90,7 @@ def grids(quick: bool) -> dict:
             "implicit": ("bpr", bpr_grid, {"factors": 64, "iterations": 100}),
             "cornac": (
                 "bpr",
-                [
-                    {"learning_rate": g["learning_rate"], "lambda_reg": g["regularization"]}
-                    for g in bpr_grid
-                ],
+                cornac_bpr,
                 {"k": 64, "max_iter": 100},
             ),
             "recbole": (
@@ -143,7 +145,7 @@ def grids(quick: bool) -> dict:
             ),
         },
         "Mult-VAE": {
-            "skrec": (MultVAERecommender, [{"max_epochs": e} for e in (50, 100)], vae),
+            "skrec": (MultVAERecommender, [{"max_epochs": e} for e in (30, 50)], vae),
             "cornac": (
                 "multvae",
                 [{"n_epochs": e} for e in (50, 100)],

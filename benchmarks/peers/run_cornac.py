@@ -6,7 +6,7 @@ imports skrec. Models and their ``params`` (Cornac's own names):
 * ``bpr``: ``cornac.models.BPR`` (k, max_iter, learning_rate, lambda_reg);
 * ``multvae``: ``cornac.models.VAECF`` with ``likelihood="mult"`` (k, autoencoder_structure,
   n_epochs, batch_size, learning_rate, beta);
-* ``item_knn``: ``cornac.models.ItemKNNCF`` (k, similarity, weighting).
+* ``item_knn``: ``cornac.models.ItemKNN`` (k, similarity, weighting).
 
 Interactions are read as ratings of 1; top-N ranks ``model.score(user)`` with
 the user's training items excluded.
@@ -66,7 +66,7 @@ def fit(model, user, item, params, seed):
             **params, likelihood="mult", act_fn="tanh", seed=seed, use_gpu=False, verbose=False
         )
     elif model == "item_knn":
-        est = cornac.models.ItemKNNCF(**params, num_threads=THREADS, verbose=False)
+        est = cornac.models.ItemKNN(**params, num_threads=THREADS, verbose=False)
     else:
         raise ValueError(f"unknown model {model!r}; this runner knows bpr, multvae, item_knn")
     start = time.perf_counter()

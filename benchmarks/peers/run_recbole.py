@@ -21,12 +21,15 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 from _runner import package_versions, serve, top_n_of_scores
 
 THREADS = int(os.environ.get("PEER_THREADS", "1"))
+# RecBole 1.2.1 warns about pandas and torch.amp deprecations on every fit.
+warnings.filterwarnings("ignore", category=FutureWarning)
 MODELS = {"bpr": "BPR", "item_knn": "ItemKNN", "multvae": "MultiVAE"}
 
 
