@@ -372,7 +372,9 @@ def main() -> None:
         f"Data: {what}; one PerUserKFold(5) fold as test, and one fold of the training rows "
         "as validation for tuning. Every list is scored by the same skrec metric code; "
         "intervals are percentile bootstraps over test users (1,000 resamples); every "
-        "library runs on one thread; fit_s is the best of the alternating final fits.",
+        "library runs on one thread; fit_s is the best of the alternating final fits: skrec's "
+        "whole fit (validation, id maps, calibration), the peers' training alone (their data "
+        "structures are built apart, reported as prepare_s by the runners).",
         "",
         "Verdicts (skrec's NDCG@10 against the best peer of the same algorithm):",
         *[f"* {v}" for v in verdicts],
