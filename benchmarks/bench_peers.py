@@ -18,10 +18,16 @@ a peer whose environment is missing is reported as not run.
     python benchmarks/bench_peers.py                       # MovieLens-100K (ratings >= 4)
     python benchmarks/bench_peers.py --data ratings.tsv    # any "user item [rating]" file
     python benchmarks/bench_peers.py --quick --output /tmp/smoke
+    python benchmarks/bench_peers.py --algorithms BPR      # rerun BPR, keep the other rows
+
+With ``--algorithms``, only those algorithms run; the rows, tunings, tests and
+verdicts of the others are kept from the results file already in ``--output``
+(which the results name, with that run's command and date).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 import time
@@ -56,7 +62,7 @@ def grids(quick: bool) -> dict:
             "BPR": {
                 "skrec": (
                     BPRRecommender,
-                    [{"learning_rate": 0.05}],
+                    [{"learning_rate": 0.005}],
                     {"factors": 16, "iterations": 20},
                 ),
                 "implicit": ("bpr", [{"learning_rate": 0.05}], {"factors": 16, "iterations": 20}),
@@ -84,9 +90,12 @@ def grids(quick: bool) -> dict:
         {"learning_rate": lr, "lambda_reg": reg} for lr in (0.01, 0.05) for reg in (0.01, 0.001)
     ]
     vae = {"latent_dim": 200, "hidden_dim": 600, "batch_size": 128, "beta": 0.2}
+    # skrec's BPR trains as RecBole's does (uniform negatives, Adam on mini-batches):
+    # it gets RecBole's grid, implicit's gets the grid around its best region.
+    skrec_bpr = [{"learning_rate": lr, "iterations": e} for lr in (1e-3, 5e-3) for e in (50, 100)]
     return {
         "BPR": {
-            "skrec": (BPRRecommender, bpr_grid, {"factors": 64, "iterations": 100}),
+            "skrec": (BPRRecommender, skrec_bpr, {"factors": 64}),
             "implicit": ("bpr", bpr_grid, {"factors": 64, "iterations": 100}),
             "cornac": (
                 "bpr",
@@ -95,7 +104,10 @@ def grids(quick: bool) -> dict:
             ),
             "recbole": (
                 "bpr",
-                [{"learning_rate": lr, "epochs": e} for lr in (1e-3, 5e-3) for e in (50, 100)],
+                [
+                    {"learning_rate": c["learning_rate"], "epochs": c["iterations"]}
+                    for c in skrec_bpr
+                ],
                 {"embedding_size": 64},
             ),
         },
@@ -271,8 +283,16 @@ def main() -> None:
         parser.add_argument("--data", type=Path, default=None, help="a user item [rating] file")
         parser.add_argument("--min-rating", type=float, default=4.0)
         parser.add_argument("--peers", nargs="*", default=list(PEERS))
+        parser.add_argument(
+            "--algorithms",
+            nargs="*",
+            default=None,
+            help="algorithms to run (BPR, LMF, item-kNN, Mult-VAE; any case); default all",
+        )
 
     args = parse_args(__doc__.splitlines()[0], extra)
+    all_grids = grids(args.quick)
+    chosen = selected(all_grids, args.algorithms)
     repeats = 1 if args.quick else max(1, min(args.repeats, 2))
     raw, what = load(args)
     X = encode(raw)
@@ -285,7 +305,10 @@ def main() -> None:
 
     not_run = {}
     peers = {}
+    used = {impl for a in chosen for impl in all_grids[a]}
     for name in args.peers:
+        if name not in used:
+            continue
         if not available(name):
             not_run[name] = f"no environment: run benchmarks/peers/make_env.sh {name}"
             continue
@@ -301,7 +324,9 @@ def main() -> None:
     try:
         for name, peer in peers.items():
             versions[name] = peer.request("hello")["versions"]
-        for algorithm, impls in grids(args.quick).items():
+        for algorithm, impls in all_grids.items():
+            if algorithm not in chosen:
+                continue
             log(f"{algorithm}")
             models, best = {}, {}
             for impl, (model, grid, fixed) in impls.items():
@@ -343,7 +368,6 @@ def main() -> None:
                             else ""
                         ),
                         "params": best[impl],
-                        "_ci_low": float(low[0]),
                     }
                 )
             others = {impl: f for impl, f in results.items() if impl != "skrec"}
@@ -365,9 +389,14 @@ def main() -> None:
         for peer in peers.values():
             peer.__exit__(None, None, None)
 
+    kept = None
+    if len(chosen) < len(all_grids):
+        kept = previous_results(args.output, chosen, args.quick)
+        if kept is not None:
+            rows, tuning, comparisons, not_run, versions = merge(
+                kept, chosen, list(all_grids), rows, tuning, comparisons, not_run, versions
+            )
     verdicts = verdict_lines(rows)
-    for row in rows:
-        row.pop("_ci_low")
     notes = [
         f"Data: {what}; one PerUserKFold(5) fold as test, and one fold of the training rows "
         "as validation for tuning. Every list is scored by the same skrec metric code; "
@@ -379,6 +408,13 @@ def main() -> None:
         "Verdicts (skrec's NDCG@10 against the best peer of the same algorithm):",
         *[f"* {v}" for v in verdicts],
     ]
+    if kept is not None:
+        notes += [
+            "",
+            f"Rerun here: {', '.join(chosen)}. The other algorithms' rows, tunings and tests "
+            f"are kept from the earlier results file (command `{kept['command']}`, "
+            f"{kept['date']}).",
+        ]
     if not_run:
         notes += ["", "Not run:", *[f"* {k}: {v}" for k, v in sorted(not_run.items())]]
     if comparisons:
@@ -399,6 +435,11 @@ def main() -> None:
             "not_run": not_run,
             "peer_versions": versions,
             "verdicts": verdicts,
+            "kept_from": (
+                None
+                if kept is None
+                else {"command": kept["command"], "date": kept["date"], "rerun": chosen}
+            ),
         },
         columns=[
             "algorithm",
@@ -425,7 +466,7 @@ def verdict_lines(rows: list[dict]) -> list[str]:
         s, best = mine[0], max(peers, key=lambda r: r["ndcg@10"])
         if s["ndcg@10"] >= best["ndcg@10"]:
             word = "better than or equal to"
-        elif s["ndcg@10"] >= best["_ci_low"]:
+        elif s["ndcg@10"] >= _ci_low(best["ndcg@10 CI"]):
             word = "within the 95% interval of"
         else:
             word = "BELOW the 95% interval of"
@@ -435,6 +476,53 @@ def verdict_lines(rows: list[dict]) -> list[str]:
             f"{best['library']} {best['skrec/peer fit']:.2f}"
         )
     return out
+
+
+def _ci_low(interval: str) -> float:
+    return float(interval.strip("[]").split(",")[0])
+
+
+def selected(all_grids: dict, names) -> list[str]:
+    """The algorithms of ``names`` (any case), in the grids' order; all when None."""
+    if names is None:
+        return list(all_grids)
+    by_key = {a.lower(): a for a in all_grids}
+    unknown = [n for n in names if n.lower() not in by_key]
+    if unknown or not names:
+        raise SystemExit(f"--algorithms: unknown {unknown}; choose among {list(all_grids)}")
+    wanted = {by_key[n.lower()] for n in names}
+    return [a for a in all_grids if a in wanted]
+
+
+def previous_results(folder: Path, chosen: list[str], quick: bool) -> dict | None:
+    """The results file already in ``folder``, when it is of the same kind (quick or not)."""
+    path = Path(folder) / "peers.json"
+    if not path.exists():
+        print(f"no {path}: only {', '.join(chosen)} will be in the results", file=sys.stderr)
+        return None
+    kept = json.loads(path.read_text())
+    if bool(kept.get("quick")) != bool(quick):
+        raise SystemExit(f"{path} is {'not ' if quick else ''}a --quick run; use another --output")
+    return kept
+
+
+def merge(kept, chosen, order, rows, tuning, comparisons, not_run, versions):
+    """This run's figures for ``chosen``, the earlier file's for every other algorithm."""
+
+    def other(algorithm: str) -> bool:
+        return algorithm not in chosen
+
+    rows = [r for r in kept["rows"] if other(r["algorithm"])] + rows
+    rows.sort(key=lambda r: order.index(r["algorithm"]))
+    tuning = {**{k: v for k, v in kept["tuning"].items() if other(k.split("/")[0])}, **tuning}
+    comparisons = [c for c in kept["comparisons"] if other(c["algorithm"])] + comparisons
+    comparisons.sort(key=lambda c: order.index(c["algorithm"]))
+    old_not_run = {
+        k: v for k, v in kept.get("not_run", {}).items() if not any(a in k for a in chosen)
+    }
+    not_run = {**old_not_run, **not_run}
+    versions = {**kept.get("peer_versions", {}), **versions}
+    return rows, tuning, comparisons, not_run, versions
 
 
 def _table(rows: list[dict]) -> str:

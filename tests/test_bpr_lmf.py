@@ -1,4 +1,4 @@
-"""BPRRecommender and LMFRecommender against raw implicit: same matrix, seed and threads."""
+"""BPRRecommender (``sampling="implicit"``) and LMFRecommender against raw implicit."""
 
 import numpy as np
 import pytest
@@ -12,7 +12,7 @@ from skrec.metrics import make_ranking_scorer
 from skrec.model_selection import PerUserKFold
 from skrec.utils.validation import IdIndex, interaction_matrix, signed_weights
 
-BPR = dict(factors=12, learning_rate=0.05, regularization=0.01, iterations=30)
+BPR = dict(factors=12, learning_rate=0.05, regularization=0.01, iterations=30, sampling="implicit")
 LMF = dict(factors=12, learning_rate=0.5, regularization=0.6, iterations=8, neg_prop=5)
 
 
@@ -64,7 +64,10 @@ def test_bpr_equals_raw_implicit(negatives, verify):
     R, P = positive_matrix(X, y)
     raw = raw_fit(
         BayesianPersonalizedRanking(
-            **BPR, num_threads=1, verify_negative_samples=verify, random_state=42
+            **{k: v for k, v in BPR.items() if k != "sampling"},
+            num_threads=1,
+            verify_negative_samples=verify,
+            random_state=42,
         ),
         P,
     )
@@ -84,12 +87,19 @@ def test_lmf_equals_raw_implicit(negatives, n_jobs):
     check_equal_to_raw(est, raw, R, P)
 
 
+def implicit_model(cls, **params):
+    """``cls`` on implicit's trainer (BPR's ``sampling="implicit"``)."""
+    if cls is BPRRecommender:
+        params["sampling"] = "implicit"
+    return cls(**params)
+
+
 @pytest.mark.parametrize("cls", [BPRRecommender, LMFRecommender])
 def test_strengths_below_zero_and_zero_weights_do_not_reach_implicit(cls):
     # A rejected item must not become a "liked" one: implicit reads every stored entry.
     X, y = random_interactions(seed=2, negatives=True)
     weights = np.where(np.arange(len(y)) % 7 == 0, 0.0, 1.0)
-    est = cls(factors=4, iterations=2, n_jobs=1, random_state=0)
+    est = implicit_model(cls, factors=4, iterations=2, n_jobs=1, random_state=0)
     est.fit(X, y, sample_weight=weights)
     R, P = positive_matrix(X, y, weights)
     assert (R.data <= 0).any() and (P.data > 0).all()
@@ -103,7 +113,7 @@ def test_ranking_does_not_depend_on_the_block(cls):
     # The conformance suite waives its n_jobs refit for these models (implicit's fit
     # depends on the thread count); ranking a fitted model must not.
     X, y = random_interactions(seed=3)
-    est = cls(factors=6, iterations=3, n_jobs=1, random_state=0).fit(X, y)
+    est = implicit_model(cls, factors=6, iterations=3, n_jobs=1, random_state=0).fit(X, y)
     together = est.recommend(est.users_, n=5)
     for k in range(0, len(est.users_), 17):
         ids, scores = est.recommend(est.users_[k : k + 1], n=5)
@@ -118,10 +128,9 @@ def test_bpr_learns_a_better_ranking_than_its_initial_factors():
     train, test = next(PerUserKFold(n_splits=5, random_state=0).split(data.X))
     X_train, X_test = data.X.iloc[train], data.X.iloc[test]
     scorer = make_ranking_scorer("ndcg", k=10)
-    barely = BPRRecommender(factors=16, iterations=1, n_jobs=1, random_state=0).fit(X_train)
-    trained = BPRRecommender(
-        factors=16, iterations=100, learning_rate=0.05, n_jobs=1, random_state=0
-    ).fit(X_train)
+    common = dict(factors=16, sampling="implicit", n_jobs=1, random_state=0)
+    barely = BPRRecommender(iterations=1, **common).fit(X_train)
+    trained = BPRRecommender(iterations=100, learning_rate=0.05, **common).fit(X_train)
     assert scorer(trained, X_test) > scorer(barely, X_test) + 0.02
 
 
@@ -131,7 +140,10 @@ def test_grid_search_tunes_bpr_and_lmf():
     data = make_interactions(n_users=120, n_items=40, n_interactions=1500, random_state=0)
     cv = PerUserKFold(n_splits=2, random_state=0)
     for est, grid in [
-        (BPRRecommender(iterations=5, n_jobs=1, random_state=0), {"factors": [4, 8]}),
+        (
+            BPRRecommender(iterations=5, sampling="implicit", n_jobs=1, random_state=0),
+            {"factors": [4, 8]},
+        ),
         (LMFRecommender(iterations=3, random_state=0), {"neg_prop": [2, 10]}),
     ]:
         search = GridSearchCV(
@@ -148,21 +160,22 @@ def test_bpr_gpu_requested_without_cuda_is_a_clear_error():
         pytest.skip("this machine has CUDA")
     X, y = random_interactions()
     with pytest.raises(ValueError, match="without CUDA"):
-        BPRRecommender(use_gpu=True).fit(X, y)
+        BPRRecommender(use_gpu=True, sampling="implicit").fit(X, y)
 
 
 def test_random_state_instance_is_accepted_and_deterministic():
     X, y = random_interactions()
     for cls in (BPRRecommender, LMFRecommender):
-        a = cls(factors=4, iterations=3, n_jobs=1, random_state=np.random.RandomState(1))
-        b = cls(factors=4, iterations=3, n_jobs=1, random_state=np.random.RandomState(1))
+        params = dict(factors=4, iterations=3, n_jobs=1)
+        a = implicit_model(cls, **params, random_state=np.random.RandomState(1))
+        b = implicit_model(cls, **params, random_state=np.random.RandomState(1))
         np.testing.assert_array_equal(a.fit(X, y).item_factors_, b.fit(X, y).item_factors_)
 
 
 @pytest.mark.parametrize("cls", [BPRRecommender, LMFRecommender])
 def test_verbose_shows_progress(cls, capsys):
     X, y = random_interactions()
-    cls(factors=4, iterations=3, n_jobs=1, verbose=True).fit(X, y)
+    implicit_model(cls, factors=4, iterations=3, n_jobs=1, verbose=True).fit(X, y)
     assert "3/3" in capsys.readouterr().err
 
 
@@ -172,6 +185,8 @@ def test_verbose_shows_progress(cls, capsys):
         (BPRRecommender, "factors", 0),
         (BPRRecommender, "learning_rate", 0.0),
         (BPRRecommender, "use_gpu", "yes"),
+        (BPRRecommender, "sampling", "popular"),
+        (BPRRecommender, "batch_size", 0),
         (LMFRecommender, "neg_prop", 0),
         (LMFRecommender, "iterations", 0),
     ],
