@@ -154,6 +154,7 @@ def train_bpr(
 def _epoch(U, V, triples, reg, batch_size, step) -> int:
     """One pass over ``(users, liked, other)`` in batches, in place; pairs already in order."""
     users, liked, other = triples
+    n_users = U.shape[0]
     correct = 0
     for start in range(0, len(users), batch_size):
         u = users[start : start + batch_size]
@@ -166,11 +167,13 @@ def _epoch(U, V, triples, reg, batch_size, step) -> int:
         z = (1.0 / (1.0 + np.exp(np.clip(x, -30.0, 30.0)))).astype(np.float32)[:, None]
         du = z * diff - reg * pu
         du[:, -1] = 0.0  # the constant column multiplying the item bias
-        user_rows, user_dir = _scatter(u, du)
-        item_rows, item_dir = _scatter(
-            np.concatenate([i, j]), np.concatenate([z * pu - reg * vi, -z * pu - reg * vj])
+        # Users and items summed in one pass: item k is row n_users + k.
+        rows, summed = _scatter(
+            np.concatenate([u, n_users + i, n_users + j]),
+            np.concatenate([du, z * pu - reg * vi, -z * pu - reg * vj]),
         )
-        step(U, V, user_rows, user_dir, item_rows, item_dir, len(u))
+        split = np.searchsorted(rows, n_users)
+        step(U, V, rows[:split], summed[:split], rows[split:] - n_users, summed[split:], len(u))
     return correct
 
 
@@ -197,6 +200,19 @@ class _AdamStep:
             (V, self.moments[1], item_rows, item_dir),
         ):
             g = ascent / np.float32(-n)  # gradient of the batch's mean loss
-            m[rows] = _BETA1 * m[rows] + (1 - _BETA1) * g
-            v[rows] = _BETA2 * v[rows] + (1 - _BETA2) * g * g
-            X[rows] -= self.lr * (m[rows] / c1) / (np.sqrt(v[rows] / c2) + _EPS)
+            m_rows, v_rows = m[rows], v[rows]
+            m_rows *= _BETA1
+            m_rows += (1 - _BETA1) * g
+            v_rows *= _BETA2
+            squared = (1 - _BETA2) * g
+            squared *= g
+            v_rows += squared
+            m[rows], v[rows] = m_rows, v_rows
+            # In place, in the order of lr * (m / c1) / (sqrt(v / c2) + eps).
+            m_rows /= c1
+            m_rows *= self.lr
+            v_rows /= c2
+            np.sqrt(v_rows, out=v_rows)
+            v_rows += _EPS
+            m_rows /= v_rows
+            X[rows] -= m_rows
