@@ -29,8 +29,9 @@ class BPRRecommender(ImplicitFactorModel):
 
     * ``"uniform"`` (default): skrec's own NumPy trainer. Every epoch visits
       each liked pair once in a random order and draws its "other" item
-      uniformly from the catalogue, as the BPR paper, Cornac and RecBole do;
-      mini-batch SGD with implicit's update rule; one thread, and for a given
+      uniformly from the catalogue, as the BPR paper, Cornac and RecBole do,
+      and steps on mini-batches with Adam (as RecBole) or with SGD and
+      implicit's update rule (``optimizer``); one thread, and for a given
       ``random_state`` the same factors on every run.
     * ``"implicit"``: a scikit-learn estimator around
       :class:`implicit.cpu.bpr.BayesianPersonalizedRanking` (or implicit's GPU
@@ -43,7 +44,7 @@ class BPRRecommender(ImplicitFactorModel):
     Parameters
     ----------
     factors : int, default=100
-        Number of latent factors (implicit adds one more column for the item bias).
+        Number of latent factors (one more column holds the item bias).
     learning_rate : float or "auto", default="auto"
         Step size: 0.01 for SGD (implicit's, or ``optimizer="sgd"``) and 0.001
         for Adam with ``"auto"``.
