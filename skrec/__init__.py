@@ -10,15 +10,23 @@ from skrec._version import __version__
 from skrec.recommenders import (
     ALSRecommender,
     BaseRecommender,
+    BPRRecommender,
     EASERecommender,
+    ItemKNNRecommender,
+    LMFRecommender,
+    MultVAERecommender,
     PopularityRecommender,
 )
 
 __all__ = [
     "ALSRecommender",
+    "BPRRecommender",
     "BaseRecommender",
     "EASERecommender",
     "HybridRecommender",
+    "ItemKNNRecommender",
+    "LMFRecommender",
+    "MultVAERecommender",
     "PopularityRecommender",
     "SentenceTransformerRecommender",
     "SparkALSRecommender",

@@ -176,6 +176,10 @@ NOT_PYTHON = {"", "bash", "console", "text", "toml", "{toctree}"}
 MAIN_GUARD = 'if __name__ == "__main__":'
 #: Code that starts processes: such a block must be a script (or a fragment).
 STARTS_PROCESSES = ("LocalCluster(", "multiprocessing", "ray.init(")
+#: A block that builds a Spark session also runs in a new process: Spark's JVM resolves
+#: relative paths against the folder it was started in, which in this test process is
+#: wherever an earlier test first started it, not the page's temporary folder.
+STARTS_SPARK = "SparkSession.builder"
 
 
 class Block(NamedTuple):
@@ -184,10 +188,12 @@ class Block(NamedTuple):
     code: str
 
     @property
+    def has_main_guard(self) -> bool:
+        return any(line.strip() == MAIN_GUARD for line in self.code.splitlines())
+
+    @property
     def is_script(self) -> bool:
-        return self.info == RUN and any(
-            line.strip() == MAIN_GUARD for line in self.code.splitlines()
-        )
+        return self.info == RUN and (self.has_main_guard or STARTS_SPARK in self.code)
 
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
@@ -255,7 +261,7 @@ def test_code_blocks_are_marked(page):
             except SyntaxError as exc:
                 pytest.fail(f"{where}: the block does not parse: {exc}", pytrace=False)
         if block.info == RUN and any(s in block.code for s in STARTS_PROCESSES):
-            assert block.is_script, (
+            assert block.has_main_guard, (
                 f"{where}: the block starts processes but has no {MAIN_GUARD!r} guard; "
                 "worker processes re-import the script that starts them"
             )
@@ -267,12 +273,13 @@ def test_block_parser_finds_every_kind(tmp_path):
         "Text\n\n```python\nx = 1\n```\n\n1. item\n\n   ```python fragment\n   f(x)\n   ```\n\n"
         "````pycon\n>>> 1 + 1\n2\n````\n\n```bash\necho hi\n```\n\n"
         f"```python\nimport os\n\n{MAIN_GUARD}\n    print(os.getpid())\n```\n"
+        f"```python\nspark = {STARTS_SPARK}.getOrCreate()\n```\n"
     )
     blocks = markdown_blocks(page)
-    assert [b.info for b in blocks] == [RUN, FRAGMENT, SESSION, "bash", RUN]
-    assert [b.line for b in blocks] == [3, 9, 13, 18, 22]  # the fence lines
+    assert [b.info for b in blocks] == [RUN, FRAGMENT, SESSION, "bash", RUN, RUN]
+    assert [b.line for b in blocks] == [3, 9, 13, 18, 22, 28]  # the fence lines
     assert blocks[1].code == "f(x)\n"  # dedented to its fence
-    assert [b.is_script for b in blocks] == [False, False, False, False, True]
+    assert [b.is_script for b in blocks] == [False, False, False, False, True, True]
 
 
 # Where SKREC_DATA holds the shared data the pages run on it; otherwise on

@@ -15,8 +15,12 @@ import importlib
 
 from skrec.recommenders._als import ALSRecommender
 from skrec.recommenders._base import BaseRecommender
+from skrec.recommenders._bpr import BPRRecommender
 from skrec.recommenders._ease import EASERecommender
 from skrec.recommenders._ids import PreviousFit
+from skrec.recommenders._item_knn import ItemKNNRecommender
+from skrec.recommenders._lmf import LMFRecommender
+from skrec.recommenders._multvae import MultVAERecommender
 from skrec.recommenders._popularity import PopularityRecommender
 from skrec.recommenders._registry import add_builtins, registry
 
@@ -33,9 +37,13 @@ __all__ = [
     "refresh",
     "register",
     "ALSRecommender",
+    "BPRRecommender",
     "BaseRecommender",
     "EASERecommender",
     "HybridRecommender",
+    "ItemKNNRecommender",
+    "LMFRecommender",
+    "MultVAERecommender",
     "PopularityRecommender",
     "PreviousFit",
     "SentenceTransformerRecommender",
