@@ -32,7 +32,15 @@ SMALL = {
     "LMFRecommender": dict(factors=4, iterations=3),
     "ItemKNNRecommender": dict(k=5),
     "MultVAERecommender": dict(latent_dim=4, hidden_dim=8, max_epochs=2, device="cpu"),
-    "TransformerRecommender": dict(embedding_dim=8, n_heads=1, n_layers=1, max_epochs=2),
+    # The recommender checks give it their item texts: a local text model (and a cache).
+    "TransformerRecommender": dict(
+        embedding_dim=8,
+        n_heads=1,
+        n_layers=1,
+        max_epochs=2,
+        text_model=session_model(),
+        cache=EmbeddingCache(),
+    ),
     "SentenceTransformerRecommender": dict(
         model=session_model(), item_text=text_of, cache=EmbeddingCache()
     ),
