@@ -8,15 +8,15 @@ also a valid step of :class:`imblearn.pipeline.Pipeline`.
 
 Built-ins:
 
-==================  ==========================================================
-``crop``            random contiguous crop of each history (sequence view)
-``mask``            random item dropout / masking (sequence view)
-``reorder``         shuffle of a random sub-window (sequence view)
-``substitute``      swap items for similar ones
-``similar_items``   add each positive's nearest neighbours as weak positives
-``text_neighbours`` the same with text-embedding neighbours; reaches cold items
-``negatives``       sampled non-interactions as ``y = 0`` rows
-==================  ==========================================================
+===================  ==========================================================
+``crop``             random contiguous crop of each history (sequence view)
+``mask``             random item dropout / masking (sequence view)
+``reorder``          shuffle of a random sub-window (sequence view)
+``substitute``       swap items for similar ones
+``similar_items``    add each positive's nearest neighbours as weak positives
+``text_neighbours``  the same with text-embedding neighbours; reaches cold items
+``negatives``        sampled non-interactions as ``y = 0`` rows
+===================  ==========================================================
 
 Third-party augmenters are found through the entry-point group
 ``skrec.augmenters`` (see ``docs/plugins.md``).
