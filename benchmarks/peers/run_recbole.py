@@ -99,11 +99,17 @@ class Runner:
             raise ValueError("this runner trains RecBole's SASRec with loss_type='CE' only")
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            start = time.perf_counter()
-            n_users, n_items = _write_atomic(req["train"], folder)
-            reply = self._train(folder, params, options)
-            reply.update(n_users=n_users, n_items=n_items)
-            reply["total_s"] = time.perf_counter() - start
+            # RecBole's Trainer writes ./log_tensorboard: keep it in the scratch folder.
+            here = os.getcwd()
+            os.chdir(folder)
+            try:
+                start = time.perf_counter()
+                n_users, n_items = _write_atomic(req["train"], folder)
+                reply = self._train(folder, params, options)
+                reply.update(n_users=n_users, n_items=n_items)
+                reply["total_s"] = time.perf_counter() - start
+            finally:
+                os.chdir(here)
         reply["peak_rss_mib"] = _peak_rss_mib()
         return reply
 
