@@ -85,7 +85,7 @@ def model(args, loss: str, **extra) -> TransformerRecommender:
     )
 
 
-def real_data(args, dataset: str, rows: list, info: dict) -> None:
+def real_data(args, dataset: str, rows: list, info: dict, save) -> None:
     X = amazon_sequences(dataset, args.data_home, args.max_users, args.seed)
     if X is None:
         return
@@ -117,6 +117,7 @@ def real_data(args, dataset: str, rows: list, info: dict) -> None:
             row["speedup"] = "not reached" if reached is None else softmax["s_to_best"] / reached[0]
             row["NDCG@20_vs_softmax"] = f"{100 * (row['NDCG@20'] / softmax['NDCG@20'] - 1):+.1f}%"
         rows.append(row)
+        save()
 
 
 def synthetic_sequences(n_users: int, n_items: int, base: int, seed: int) -> pd.DataFrame:
@@ -141,7 +142,7 @@ def synthetic_sequences(n_users: int, n_items: int, base: int, seed: int) -> pd.
     return pd.DataFrame({"user": users, "item": items, "timestamp": times})
 
 
-def scaling(args, rows: list) -> None:
+def scaling(args, rows: list, save) -> None:
     sizes = [int(s) for s in args.catalogues.split(",") if s]
     first = {}
     for n_items in sizes:
@@ -163,6 +164,7 @@ def scaling(args, rows: list) -> None:
                     "wall_s_per_epoch": float(history[-1, "dur"]),
                 }
             )
+            save()
 
 
 def main() -> None:
@@ -174,8 +176,12 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     rows, scaling_rows, info = [], [], {}
     for dataset in filter(None, args.datasets.split(",")):
-        real_data(args, dataset, rows, info)
-    scaling(args, scaling_rows)
+        real_data(args, dataset, rows, info, lambda: write(args, rows, scaling_rows, info))
+    scaling(args, scaling_rows, lambda: write(args, rows, scaling_rows, info))
+
+
+def write(args, rows, scaling_rows, info) -> None:
+    """Write what has been measured so far (after every model: a cut run keeps its rows)."""
     common = (
         f"64-d, 2 layers, 2 heads, dropout {args.dropout}, lr {args.lr}, batch "
         f"{args.batch_size}, max length 50, {args.n_negatives} negatives for the sampled "

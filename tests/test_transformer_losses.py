@@ -6,6 +6,7 @@ problems (the sampled softmax over every item is the full softmax; gBCE with
 a few hundred short sequences) on one thread.
 """
 
+import pickle
 import re
 
 import numpy as np
@@ -266,8 +267,9 @@ def test_mixed_precision_on_cpu(X_clustered):
     if _transformer._cpu_has_native_bf16():
         est = TransformerRecommender(**params, precision="mixed").fit(X_clustered)
     else:
-        with pytest.warns(UserWarning, match="native bfloat16"):
+        with pytest.warns(UserWarning, match="native bfloat16") as record:
             est = TransformerRecommender(**params, precision="mixed").fit(X_clustered)
+        assert record[0].filename == __file__  # points at the caller of fit
     assert est.net_.precision == "bf16"
     assert np.isfinite(est.net_.history[:, "train_loss"]).all()
     assert est.user_states_.dtype == np.float32
@@ -275,6 +277,19 @@ def test_mixed_precision_on_cpu(X_clustered):
     assert auto.net_.precision == "float32"  # "auto" is float32 on the CPU
     plain = TransformerRecommender(**params, precision="float32").fit(X_clustered)
     np.testing.assert_array_equal(auto.user_states_, plain.user_states_)
+
+
+@pytest.mark.slow
+def test_compiled_training_matches_eager_training(X_clustered):
+    params = dict(TINY, max_epochs=2, dropout=0.0, patience=None)
+    eager = TransformerRecommender(**params).fit(X_clustered)
+    compiled = TransformerRecommender(**params, compile=True).fit(X_clustered)
+    assert "_compiled_forward" in compiled.net_.__dict__  # trained through the wrapper
+    # The same computation, fused differently: equal up to float rounding.
+    np.testing.assert_allclose(compiled.user_states_, eager.user_states_, rtol=1e-3, atol=1e-4)
+    again = pickle.loads(pickle.dumps(compiled))  # the compiled wrapper is not pickled
+    np.testing.assert_array_equal(again.user_states_, compiled.user_states_)
+    assert "_compiled_forward" not in again.net_.__dict__
 
 
 # --------------------------------------------------------- progress output

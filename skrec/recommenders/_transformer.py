@@ -74,7 +74,7 @@ class TransformerRecommender(BaseRecommender):
         Dropout on embeddings, attention weights and block outputs.
     max_len : int, default=50
         Number of most recent items of a history the model reads.
-    loss : {"softmax", "sampled_softmax", "gbce", "bce"}, default="softmax"
+    loss : {"sampled_softmax", "softmax", "gbce", "bce"}, default="sampled_softmax"
         Next-item loss. ``"softmax"``: cross-entropy over all items (exact;
         its cost grows with the catalogue). ``"sampled_softmax"``:
         cross-entropy over the next item, ``n_negatives`` sampled items shared
@@ -258,7 +258,7 @@ class TransformerRecommender(BaseRecommender):
         n_heads: int = 2,
         dropout: float = 0.5,
         max_len: int = 50,
-        loss: str = "softmax",
+        loss: str = "sampled_softmax",
         n_negatives: int | None = None,
         negative_sampler: str = "uniform",
         gbce_t: float = 0.75,
@@ -544,7 +544,7 @@ class TransformerRecommender(BaseRecommender):
                 "precision='mixed' on a CPU without native bfloat16 instructions: torch "
                 "emulates them, which is slower than float32 here; use precision='float32'",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=8,  # the caller of fit
             )
         return "bf16"
 
