@@ -18,17 +18,19 @@ from skorch.callbacks import Callback
 
 
 class EpochCPUTime(Callback):
-    """Records ``cpu``: CPU seconds of the epoch's training batches."""
+    """Records ``cpu``: CPU seconds of the epoch's training batches.
+
+    The value is written after every training batch (the last write stands),
+    not at the end of the epoch: early stopping ends the last epoch from its
+    own ``on_epoch_end``, before a later callback's would run.
+    """
 
     def on_epoch_begin(self, net, **kwargs):
-        self.start_ = self.last_ = time.process_time()
+        self.start_ = time.process_time()
 
     def on_batch_end(self, net, training=True, **kwargs):
         if training:
-            self.last_ = time.process_time()
-
-    def on_epoch_end(self, net, **kwargs):
-        net.history.record("cpu", self.last_ - self.start_)
+            net.history.record("cpu", time.process_time() - self.start_)
 
 
 def curve(est) -> dict:
@@ -38,8 +40,7 @@ def curve(est) -> dict:
         "wall_s_by_epoch": [round(float(v), 3) for v in history[:, "dur"]],
         "valid_ndcg10_by_epoch": [round(float(v), 5) for v in history[:, "valid_ndcg"]],
     }
-    if "cpu" in history[-1]:
-        out["cpu_s_by_epoch"] = [round(float(v), 3) for v in history[:, "cpu"]]
+    out["cpu_s_by_epoch"] = [round(float(row.get("cpu", np.nan)), 3) for row in history]
     return out
 
 

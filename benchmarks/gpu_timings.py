@@ -50,7 +50,7 @@ def nvidia_smi() -> str:
     return (out.stdout or out.stderr).strip()
 
 
-def one_epoch(train, loss: str, device: str, precision: str = "auto") -> float:
+def one_epoch(train, loss: str, device: str, precision: str = "auto") -> tuple[float, str]:
     """Seconds of the second of two training epochs (no validation)."""
     est = TransformerRecommender(
         loss=loss,
@@ -97,8 +97,7 @@ def main() -> None:
             rows.append(
                 {"device": "cuda", "loss": loss, "note": "skipped: torch sees no CUDA device"}
             )
-            continue
-        for precision in ("auto", "float32"):
+        for precision in ("auto", "float32") if cuda else ():
             print(f"{loss}: one epoch on CUDA ({precision})", file=sys.stderr, flush=True)
             gpu_s, used = one_epoch(train, loss, "cuda", precision)
             rows.append(
