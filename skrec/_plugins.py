@@ -1,7 +1,7 @@
 """Registries of named plugins: built-ins, in-process registrations and entry points.
 
 One :class:`Registry` per kind of plugin (``skrec.samplers``,
-``skrec.augmenters``). It knows three sources of names:
+``skrec.augmenters``, ``skrec.recommenders``). It knows three sources of names:
 
 * **built-in** objects shipped with skrec;
 * **registered** objects added in-process with :meth:`Registry.register`;
@@ -25,7 +25,7 @@ from collections.abc import Callable
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-__all__ = ["PluginConflictError", "PluginWarning", "Registry", "discover_entry_points"]
+__all__ = ["Lazy", "PluginConflictError", "PluginWarning", "Registry", "discover_entry_points"]
 
 BUILTIN = "built-in"
 
@@ -70,6 +70,28 @@ def _dist_label(ep: EntryPoint) -> str:
     return f"<unknown distribution> ({ep.value.split(':')[0]})"
 
 
+class Lazy:
+    """A built-in plugin imported on first use: ``Lazy(lambda: module.Class)``.
+
+    Parameters
+    ----------
+    loader : callable
+        Returns the class or factory.
+
+    Examples
+    --------
+    >>> from skrec._plugins import Lazy
+    >>> Lazy(lambda: dict).load() is dict
+    True
+    """
+
+    def __init__(self, loader: Callable[[], Callable]):
+        self.loader = loader
+
+    def load(self) -> Callable:
+        return self.loader()
+
+
 class Registry:
     """Named plugins of one kind, from built-ins, registrations and entry points.
 
@@ -109,7 +131,11 @@ class Registry:
 
     # -------------------------------------------------------------- sources
     def add_builtin(self, name: str, obj: Callable) -> None:
-        """Declare a built-in plugin (used by skrec itself at import time)."""
+        """Declare a built-in plugin (used by skrec itself at import time).
+
+        ``obj`` may be a :class:`Lazy` loader: the object is then imported when
+        the name is first requested, so declaring it imports nothing.
+        """
         self._static.setdefault(name, []).append((BUILTIN, obj))
 
     def register(self, name: str) -> Callable:
@@ -220,6 +246,8 @@ class Registry:
         if len(claims) > 1:
             raise PluginConflictError(_conflict_message(self, name, claims))
         source, obj = claims[0]
+        if isinstance(obj, Lazy):
+            obj = obj.load()
         if not callable(obj):
             raise TypeError(
                 f"{self.kind} plugin {name!r} from {source} is a {type(obj).__name__} "

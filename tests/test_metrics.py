@@ -248,11 +248,11 @@ def test_empty_rows_in_y_pred():
     assert ndcg_at_k([[1], [2]], [[], [2]], k=3) == 0.5
 
 
-@pytest.mark.parametrize("k", [0, -1, 1.5, True, "3", None])
+@pytest.mark.parametrize("k", [0, -1, 1.5, "3", None])
 def test_bad_k(k):
-    with pytest.raises(ValueError, match="k must be a positive integer"):
+    with pytest.raises(ValueError, match="'k' parameter"):
         ndcg_at_k([[1]], [[1]], k=k)
-    with pytest.raises(ValueError, match="k must be a positive integer"):
+    with pytest.raises(ValueError, match="'k' parameter"):
         catalog_coverage([[1]], catalog=3, k=k)
 
 
@@ -288,7 +288,7 @@ def test_invalid_input(y_true, y_pred, exc, match):
 
 
 def test_bad_normalize():
-    with pytest.raises(ValueError, match="normalize must be 'k' or 'min'"):
+    with pytest.raises(ValueError, match="'normalize' parameter"):
         precision_at_k([[1]], [[1]], normalize="micro")
 
 
@@ -427,7 +427,7 @@ def test_ranking_score_errors():
         ranking_score(est, [["u", "a"]], y=[0])
     with pytest.raises(TypeError, match="cannot rank"):
         ranking_score(object(), [["u", "a"]])
-    with pytest.raises(ValueError, match="unknown ranking metric"):
+    with pytest.raises(ValueError, match="'metric' parameter"):
         ranking_score(est, [["u", "a"]], metric="auc")
     with pytest.raises(ValueError, match="NaN"):
         ranking_score(est, [["u", "a"]], y=[np.nan])
@@ -446,15 +446,15 @@ def test_make_ranking_scorer_repr_and_pickle():
 
 
 def test_make_ranking_scorer_validates():
-    with pytest.raises(ValueError, match=r"unknown ranking metric 'auc'.*'hit_rate'.*'ndcg'"):
+    with pytest.raises(ValueError, match=r"'metric' parameter of make_ranking_scorer .*Got 'auc'"):
         make_ranking_scorer("auc")
-    with pytest.raises(ValueError, match="unknown ranking metric"):
+    with pytest.raises(ValueError, match="'metric' parameter"):
         make_ranking_scorer(ndcg_at_k)
-    with pytest.raises(ValueError, match="k must be a positive integer"):
+    with pytest.raises(ValueError, match="'k' parameter"):
         make_ranking_scorer("ndcg", k=0)
     with pytest.raises(TypeError, match="unexpected keyword arguments"):
         make_ranking_scorer("ndcg", normalize="min")
-    with pytest.raises(ValueError, match="normalize must be"):
+    with pytest.raises(ValueError, match="'normalize' parameter"):
         make_ranking_scorer("precision", normalize="micro")
 
 

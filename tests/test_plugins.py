@@ -158,6 +158,9 @@ class MutatingAugmenter(BaseAugmenter):
         X["item"] = X["item"].iloc[::-1].to_numpy()  # in place!
         return X.copy(), np.asarray(y, dtype=float)
 
+    def _fit_resample(self, data):  # the abstract hook; fit_resample above replaces it
+        raise AssertionError("not called")
+
 
 class SeedIgnoringAugmenter(BaseAugmenter):
     def __init__(self, random_state=None):
@@ -181,7 +184,7 @@ class InventingAugmenter(BaseAugmenter):
         return X, data.y_or_ones().copy()
 
 
-class BadInitAugmenter(BaseAugmenter):
+class BadInitAugmenter(GoodAugmenter):
     def __init__(self, rate=0.1):
         self.rate = rate * 2
 
@@ -189,6 +192,9 @@ class BadInitAugmenter(BaseAugmenter):
 class MutatingSampler(BaseSampler):
     def __init__(self, random_state=None):
         self.random_state = random_state
+
+    def _query(self, learner, X_pool, pool, n, rng):  # __call__ below replaces it
+        raise AssertionError("not called")
 
     def __call__(self, learner, X_pool, n_instances=1):
         if hasattr(X_pool, "iloc"):

@@ -13,9 +13,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ..utils._sklearn_compat import StrOptions, validate_params
 from ..utils.validation import check_ids, check_interactions
 from ._ranking import _check_per_user
-from ._relevance import as_rankings, check_k
+from ._relevance import K, as_rankings, check_k
 from ._scorer import find_recommender
 
 __all__ = ["novelty", "intra_list_diversity"]
@@ -87,6 +88,7 @@ def _probabilities(popularity, items: np.ndarray) -> np.ndarray:
     return counts.reindex(items).fillna(0.0).to_numpy(dtype=np.float64) / n_users
 
 
+@validate_params({"k": K, "per_user": ["boolean"]}, prefer_skip_nested_validation=True)
 def novelty(y_pred, popularity, k: int = 10, *, per_user: bool = False) -> float | np.ndarray:
     """Mean self-information of the recommended items, in bits.
 
@@ -213,6 +215,10 @@ def _padded(n_rows: int, rows: np.ndarray, codes: np.ndarray, width: int) -> np.
     return out
 
 
+@validate_params(
+    {"k": K, "per_user": ["boolean"], "metric": [StrOptions({"cosine", "euclidean"})]},
+    prefer_skip_nested_validation=True,
+)
 def intra_list_diversity(
     y_pred, embeddings, k: int = 10, *, metric: str = "cosine", per_user: bool = False
 ) -> float | np.ndarray:
@@ -268,8 +274,6 @@ def intra_list_diversity(
     """
     k = check_k(k)
     per_user = _check_per_user(per_user)
-    if metric not in ("cosine", "euclidean"):
-        raise ValueError(f"metric must be 'cosine' or 'euclidean', got {metric!r}")
     values = _diversity_values(*as_rankings(y_pred, k), k, embeddings, metric)
     return values if per_user else float(values.mean())
 

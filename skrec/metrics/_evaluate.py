@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
+from ..utils._sklearn_compat import Interval, StrOptions, validate_params
 from ._beyond import _diversity_values, _novelty_values
 from ._ranking import _KERNELS, _check_metric, _metric_value
 from ._relevance import check_k
 from ._scorer import rank_held_out
-from ._stats import _check_confidence, _check_n_bootstrap, bootstrap_ci
+from ._stats import RESAMPLING, bootstrap_ci
 
 __all__ = ["evaluate"]
 
@@ -79,6 +80,16 @@ def _check_metric_params(metric_params, metrics: list[str]) -> dict:
     return out
 
 
+@validate_params(
+    {
+        **RESAMPLING,
+        "k": [Interval(Integral, 1, None, closed="left"), "array-like"],
+        "relevance": [StrOptions({"binary", "graded"})],
+        "n_bootstrap": [Interval(Integral, 0, None, closed="left")],
+        "metric_params": [None, Mapping],
+    },
+    prefer_skip_nested_validation=True,
+)
 def evaluate(
     estimator,
     X,
@@ -178,13 +189,10 @@ def evaluate(
     """
     names = _check_metrics(metrics)
     ks = _check_ks(k)
-    if relevance not in ("binary", "graded"):
-        raise ValueError(f"relevance must be 'binary' or 'graded', got {relevance!r}")
     if relevance == "graded" and y is None:
         raise ValueError("relevance='graded' takes the relevance grades from y, but y is None")
     params = _check_metric_params(metric_params, names)
-    n_bootstrap = _check_n_bootstrap(n_bootstrap, minimum=0)
-    confidence = _check_confidence(confidence)
+    n_bootstrap, confidence = int(n_bootstrap), float(confidence)
 
     held = rank_held_out(estimator, X, y, max(ks), graded=relevance == "graded")
     n_users = len(held.users)

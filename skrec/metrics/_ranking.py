@@ -16,8 +16,9 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 
+from ..utils._sklearn_compat import StrOptions, check_param, validate_params
 from ..utils.validation import as_id_array
-from ._relevance import Relevance, as_rankings, check_k, is_row, relevance
+from ._relevance import K, Relevance, as_rankings, check_k, is_row, relevance
 
 __all__ = ["ndcg_at_k", "recall_at_k", "precision_at_k", "hit_rate_at_k", "map_at_k", "mrr_at_k"]
 __all__ += ["catalog_coverage"]
@@ -87,10 +88,7 @@ def _check_metric(metric, params: dict) -> None:
             f"{list(accepted) if accepted else 'none'}"
         )
     for name, value in params.items():
-        valid = accepted[name]
-        if not isinstance(value, str) or value not in valid:
-            options = " or ".join(repr(v) for v in valid)
-            raise ValueError(f"{name} must be {options}, got {value!r}")
+        check_param(name, value, [StrOptions(set(accepted[name]))], f"{metric} metric")
 
 
 def _metric_value(metric: str, rel: Relevance, per_user: bool = False, **params):
@@ -110,10 +108,14 @@ def _metric_value(metric: str, rel: Relevance, per_user: bool = False, **params)
     return float(np.mean(values))
 
 
-def _check_per_user(per_user) -> bool:
-    if not isinstance(per_user, bool | np.bool_):
-        raise TypeError(f"per_user must be True or False, got {per_user!r}")
-    return bool(per_user)
+def _check_per_user(per_user, caller: str = "the metric") -> bool:
+    return bool(check_param("per_user", per_user, ["boolean"], caller))
+
+
+def _constraints(metric: str) -> dict:
+    """The parameter constraints of ``<metric>_at_k``: k, per_user and the kernel's options."""
+    options = {name: [StrOptions(set(valid))] for name, valid in _KERNELS[metric][1].items()}
+    return {"k": K, "per_user": ["boolean"], **options}
 
 
 def _evaluate(metric: str, y_true, y_pred, k, per_user, **params):
@@ -142,6 +144,7 @@ _RETURNS_DOC = """Returns
         the users without a relevant item (the mean of the array is the float)."""
 
 
+@validate_params(_constraints("ndcg"), prefer_skip_nested_validation=True)
 def ndcg_at_k(
     y_true: Sequence, y_pred, k: int = 10, *, gain: str = "linear", per_user: bool = False
 ) -> float | np.ndarray:
@@ -188,6 +191,7 @@ def ndcg_at_k(
     return _evaluate("ndcg", y_true, y_pred, k, per_user, gain=gain)
 
 
+@validate_params(_constraints("recall"), prefer_skip_nested_validation=True)
 def recall_at_k(
     y_true: Sequence, y_pred, k: int = 10, *, per_user: bool = False
 ) -> float | np.ndarray:
@@ -216,6 +220,7 @@ def recall_at_k(
     return _evaluate("recall", y_true, y_pred, k, per_user)
 
 
+@validate_params(_constraints("precision"), prefer_skip_nested_validation=True)
 def precision_at_k(
     y_true: Sequence, y_pred, k: int = 10, *, normalize: str = "k", per_user: bool = False
 ) -> float | np.ndarray:
@@ -248,6 +253,7 @@ def precision_at_k(
     return _evaluate("precision", y_true, y_pred, k, per_user, normalize=normalize)
 
 
+@validate_params(_constraints("hit_rate"), prefer_skip_nested_validation=True)
 def hit_rate_at_k(
     y_true: Sequence, y_pred, k: int = 10, *, per_user: bool = False
 ) -> float | np.ndarray:
@@ -271,6 +277,7 @@ def hit_rate_at_k(
     return _evaluate("hit_rate", y_true, y_pred, k, per_user)
 
 
+@validate_params(_constraints("map"), prefer_skip_nested_validation=True)
 def map_at_k(
     y_true: Sequence, y_pred, k: int = 10, *, normalize: str = "min", per_user: bool = False
 ) -> float | np.ndarray:
@@ -304,6 +311,7 @@ def map_at_k(
     return _evaluate("map", y_true, y_pred, k, per_user, normalize=normalize)
 
 
+@validate_params(_constraints("mrr"), prefer_skip_nested_validation=True)
 def mrr_at_k(
     y_true: Sequence, y_pred, k: int = 10, *, per_user: bool = False
 ) -> float | np.ndarray:
@@ -325,6 +333,7 @@ def mrr_at_k(
     return _evaluate("mrr", y_true, y_pred, k, per_user)
 
 
+@validate_params({"k": K}, prefer_skip_nested_validation=True)
 def catalog_coverage(y_pred, catalog, k: int = 10) -> float:
     """Fraction of the catalogue that appears in at least one top-``k`` list.
 

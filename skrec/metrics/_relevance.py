@@ -17,6 +17,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..utils._sklearn_compat import Interval, check_param
 from ..utils.validation import as_id_array
 
 __all__: list[str] = []
@@ -48,10 +49,13 @@ class Relevance(NamedTuple):
         )
 
 
-def check_k(k) -> int:
-    if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    return int(k)
+#: The constraint of every cut-off ``k``.
+K = [Interval(Integral, 1, None, closed="left")]
+
+
+def check_k(k, caller: str = "the ranking metric") -> int:
+    """``k`` as an int, or scikit-learn's ``InvalidParameterError`` naming ``caller``."""
+    return int(check_param("k", k, K, caller))
 
 
 def is_row(obj) -> bool:

@@ -12,11 +12,15 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from ..utils._sklearn_compat import StrOptions, validate_params
 from ..utils.validation import check_interactions
-from ._ranking import _check_metric, _metric_value
-from ._relevance import Relevance, as_rankings, check_k, hit_matrix
+from ._ranking import _KERNELS, _check_metric, _metric_value
+from ._relevance import K, Relevance, as_rankings, check_k, hit_matrix
 
 __all__ = ["find_recommender", "make_ranking_scorer", "ranking_score"]
+
+
+_SCORER_PARAMS = {"k": K, "metric": [StrOptions(set(_KERNELS))]}
 
 
 def find_recommender(estimator):
@@ -95,6 +99,9 @@ def _chain(steps: list):
     return transform
 
 
+@validate_params(
+    {"k": K, "metric": [StrOptions(set(_KERNELS))]}, prefer_skip_nested_validation=True
+)
 def ranking_score(estimator, X, y=None, metric: str = "ndcg", k: int = 10, **metric_params):
     """A ranking metric of ``estimator.recommend`` against the positive rows of ``X``.
 
@@ -228,6 +235,9 @@ class _RankingScorer:
         return f"make_ranking_scorer({self.metric!r}, k={self.k}{extra})"
 
 
+@validate_params(
+    {"k": K, "metric": [StrOptions(set(_KERNELS))]}, prefer_skip_nested_validation=True
+)
 def make_ranking_scorer(metric: str = "ndcg", k: int = 10, **kwargs) -> _RankingScorer:
     """Make a scorer for ``GridSearchCV``, ``RandomizedSearchCV`` and ``cross_validate``.
 

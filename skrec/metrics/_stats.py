@@ -16,23 +16,18 @@ import pandas as pd
 from scipy import stats
 from sklearn.utils import check_random_state
 
+from ..utils._sklearn_compat import Interval, StrOptions, validate_params
+
 __all__ = ["bootstrap_ci", "paired_test"]
 
 _CHUNK = 1 << 22  # resampled values held at once, whatever the number of users
 
 
-def _check_confidence(confidence) -> float:
-    if isinstance(confidence, bool) or not isinstance(confidence, Real) or not 0 < confidence < 1:
-        raise ValueError(f"confidence must be a number in (0, 1), got {confidence!r}")
-    return float(confidence)
-
-
-def _check_n_bootstrap(n_bootstrap, minimum: int = 1) -> int:
-    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, Integral):
-        raise TypeError(f"n_bootstrap must be an integer, got {n_bootstrap!r}")
-    if n_bootstrap < minimum:
-        raise ValueError(f"n_bootstrap must be >= {minimum}, got {n_bootstrap}")
-    return int(n_bootstrap)
+#: Constraints shared by the functions that resample.
+RESAMPLING = {
+    "confidence": [Interval(Real, 0, 1, closed="neither")],
+    "random_state": ["random_state"],
+}
 
 
 def _as_values(values, name: str) -> np.ndarray:
@@ -55,6 +50,10 @@ def _as_values(values, name: str) -> np.ndarray:
     return arr if arr.ndim == 2 else arr[:, None]
 
 
+@validate_params(
+    {**RESAMPLING, "n_bootstrap": [Interval(Integral, 1, None, closed="left")]},
+    prefer_skip_nested_validation=True,
+)
 def bootstrap_ci(
     values,
     *,
@@ -112,8 +111,8 @@ def bootstrap_ci(
     (True, 0.05)
     """
     arr = _as_values(values, "values")
-    n_bootstrap = _check_n_bootstrap(n_bootstrap)
-    alpha = 1.0 - _check_confidence(confidence)
+    n_bootstrap = int(n_bootstrap)
+    alpha = 1.0 - float(confidence)
     rng = check_random_state(random_state)
     n = len(arr)
     means = np.empty((n_bootstrap, arr.shape[1]))
@@ -253,6 +252,16 @@ def _one_test(a: np.ndarray, b: np.ndarray, method: str, alternative: str, zero_
     return statistic, p
 
 
+@validate_params(
+    {
+        "method": [StrOptions({"t", "wilcoxon"})],
+        "correction": [StrOptions({"holm", "bonferroni"}), None],
+        "alpha": [Interval(Real, 0, 1, closed="neither")],
+        "alternative": [StrOptions({"two-sided", "greater", "less"})],
+        "zero_method": [StrOptions({"wilcox", "pratt", "zsplit"})],
+    },
+    prefer_skip_nested_validation=True,
+)
 def paired_test(
     baseline,
     models,
@@ -338,18 +347,6 @@ def paired_test(
     als   ndcg@10      0.1667   0.0005       0.0010    True
     ease  ndcg@10      0.0167   0.6109       0.6109   False
     """
-    if method not in ("t", "wilcoxon"):
-        raise ValueError(f"method must be 't' or 'wilcoxon', got {method!r}")
-    if correction not in _CORRECTIONS:
-        raise ValueError(f"correction must be 'holm', 'bonferroni' or None, got {correction!r}")
-    if alternative not in ("two-sided", "greater", "less"):
-        raise ValueError(
-            f"alternative must be 'two-sided', 'greater' or 'less', got {alternative!r}"
-        )
-    if zero_method not in ("wilcox", "pratt", "zsplit"):
-        raise ValueError(f"zero_method must be 'wilcox', 'pratt' or 'zsplit', got {zero_method!r}")
-    if isinstance(alpha, bool) or not isinstance(alpha, Real) or not 0 < alpha < 1:
-        raise ValueError(f"alpha must be a number in (0, 1), got {alpha!r}")
     base, base_indexed = _as_frame(baseline, "baseline")
     if len(base) < 2:
         raise ValueError(f"paired tests need at least 2 users, got {len(base)}")

@@ -1,7 +1,13 @@
-"""Recommender estimators.
+"""Recommender estimators, and the registry that finds them by name.
 
 ``TransformerRecommender`` and ``SentenceTransformerRecommender`` load lazily:
 importing this package never imports torch or sentence-transformers.
+
+Every recommender is also available by name through :func:`get` (the exported
+classes as ``"als"``, ``"ease"``, ``"popularity"``, ``"transformer"``, ...,
+and third-party recommenders registered in the entry-point group
+``skrec.recommenders``), so a :class:`HybridRecommender` member may be given
+as a string.
 """
 
 import importlib
@@ -11,6 +17,7 @@ from skrec.recommenders._base import BaseRecommender
 from skrec.recommenders._ease import EASERecommender
 from skrec.recommenders._ids import PreviousFit
 from skrec.recommenders._popularity import PopularityRecommender
+from skrec.recommenders._registry import add_builtins, registry
 
 _LAZY = {
     "TransformerRecommender": "skrec.recommenders._transformer",
@@ -19,6 +26,10 @@ _LAZY = {
 }
 
 __all__ = [
+    "available",
+    "get",
+    "refresh",
+    "register",
     "ALSRecommender",
     "BaseRecommender",
     "EASERecommender",
@@ -28,6 +39,35 @@ __all__ = [
     "SentenceTransformerRecommender",
     "TransformerRecommender",
 ]
+
+
+add_builtins(name for name in __all__ if name[:1].isupper())
+available, get, register, refresh = registry.module_functions(
+    __name__,
+    params="Constructor parameters of the recommender.",
+    returns="An unfitted recommender.",
+    examples={
+        "available": """
+            >>> import skrec.recommenders
+            >>> skrec.recommenders.available()["als"]
+            'built-in'
+        """,
+        "get": """
+            >>> import skrec.recommenders
+            >>> skrec.recommenders.get("ease", l2=10.0)
+            EASERecommender(l2=10.0)
+        """,
+        "register": """
+            >>> import skrec.recommenders
+            >>> from skrec import PopularityRecommender
+            >>> @skrec.recommenders.register("doc_popular")
+            ... class DocPopular(PopularityRecommender):
+            ...     pass
+            >>> skrec.recommenders.get("doc_popular")
+            DocPopular()
+        """,
+    },
+)
 
 
 def __getattr__(name):

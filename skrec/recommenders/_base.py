@@ -263,14 +263,8 @@ class BaseRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         rng = check_random_state(getattr(self, "random_state", 0))
         rng = np.random.RandomState(rng.randint(np.iinfo(np.int32).max))
         users, items, labels = calibration_pairs(R, rng)
-        scores = self._score_pairs(users, items)
+        scores = self._no_nan(self._score_pairs(users, items), "sampled training pairs")
         finite = np.isfinite(scores)
-        if np.isnan(scores).any():
-            raise ValueError(
-                f"{type(self).__name__} produced NaN scores after fit (on "
-                f"{int(np.isnan(scores).sum())} of {len(scores)} sampled pairs); the model "
-                "diverged or its data held values it cannot use"
-            )
         self.calibration_ = fit_platt(scores[finite], labels[finite])
         self._fallback_calibration = fit_platt(self._popularity_score(items), labels)
         self._score_floor = float(np.min(scores[finite])) if finite.any() else 0.0
@@ -321,12 +315,18 @@ class BaseRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             out[cold_user] = self._fallback_raw(i[cold_user])
         # A known user with an unknown item: the lowest score the model gave in training.
         out[(u >= 0) & (i < 0) & ~cold_user] = self._score_floor
-        if np.isnan(out).any():
+        return self._no_nan(out, "rows")
+
+    def _no_nan(self, scores: np.ndarray, what: str) -> np.ndarray:
+        """``scores``, or a ValueError when the model produced NaN for some of them."""
+        bad = np.isnan(scores)
+        if bad.any():
+            rows = int(bad.any(axis=1).sum()) if bad.ndim == 2 else int(bad.sum())
             raise ValueError(
-                f"{type(self).__name__} produced NaN scores for {int(np.isnan(out).sum())} "
-                "rows; the model diverged or its data held values it cannot use"
+                f"{type(self).__name__} produced NaN scores for {rows} of {len(scores)} "
+                f"{what}; the model diverged or its data held values it cannot use"
             )
-        return out
+        return scores
 
     def decision_function(self, X) -> np.ndarray:
         """Calibrated logit of relevance of each (user, item) row; positive means relevant.
@@ -429,14 +429,7 @@ class BaseRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         top_scores = np.empty((len(u), n), dtype=np.float64)
 
         def one_block(rows):
-            scores = self._candidate_scores(u[rows], cand)
-            if np.isnan(scores).any():
-                bad = np.flatnonzero(np.isnan(scores).any(axis=1))
-                raise ValueError(
-                    f"{type(self).__name__} produced NaN scores for {len(bad)} users (e.g. "
-                    f"{users[rows[bad[0]]]!r}); the model diverged or its data held values "
-                    "it cannot use"
-                )
+            scores = self._no_nan(self._candidate_scores(u[rows], cand), "users")
             if exclude_seen:
                 self._mask_seen(scores, u[rows], cand)
             top[rows], top_scores[rows] = top_n(scores, n)

@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_random_state
 
 from skrec.metrics import ndcg_at_k
 from skrec.recommenders._base import BaseRecommender
+from skrec.recommenders._registry import resolve_recommender
 from skrec.utils._sklearn_compat import (
     BaseComposition,
     Interval,
@@ -54,8 +55,10 @@ class HybridRecommender(MetaEstimatorMixin, BaseComposition, BaseRecommender):
 
     Parameters
     ----------
-    estimators : list of (str, recommender)
-        The named members: skrec recommenders (or ``"drop"`` to leave one out).
+    estimators : list of (str, recommender or str)
+        The named members: skrec recommenders, names of
+        :func:`skrec.recommenders.available` (a default instance of that
+        recommender, e.g. one a plugin registers), or ``"drop"`` to leave one out.
     weights : array-like of shape (n_estimators,), "learn" or None, default=None
         Blend weights (non-negative, not all zero), one per member in order;
         None weighs members equally. ``"learn"`` picks them on held-out data:
@@ -220,12 +223,9 @@ class HybridRecommender(MetaEstimatorMixin, BaseComposition, BaseRecommender):
         for pos, (name, est) in enumerate(self.estimators):
             if isinstance(est, str) and est == "drop":
                 continue
-            if not isinstance(est, BaseRecommender):
-                raise TypeError(
-                    f"estimator {name!r} is a {type(est).__name__}; HybridRecommender "
-                    "blends skrec recommenders (subclasses of skrec.BaseRecommender) or 'drop'"
-                )
-            members.append((pos, name, est))
+            members.append(
+                (pos, name, resolve_recommender(est, owner=f"HybridRecommender member {name!r}"))
+            )
         if not members:
             raise ValueError("All estimators are dropped; at least one is required")
         return members

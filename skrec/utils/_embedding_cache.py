@@ -43,7 +43,7 @@ import numpy as np
 from skrec.utils._optional import import_optional
 from skrec.utils._threads import effective_n_jobs, torch_threads
 
-__all__ = ["EmbeddingCache", "encode_texts", "model_identity", "resolve_cache", "text_hash"]
+__all__ = ["EmbeddingCache", "model_identity", "resolve_cache", "text_hash"]
 
 _INDEX = "index.json"
 _HUB_PROBE_TIMEOUT = 3.0
@@ -321,35 +321,6 @@ def resolve_cache(cache) -> EmbeddingCache:
         return EmbeddingCache(cache)
     raise TypeError(
         f"cache must be None, a folder or an skrec.utils.EmbeddingCache, got {type(cache).__name__}"
-    )
-
-
-def encode_texts(
-    texts: Sequence[str],
-    model: str | os.PathLike,
-    *,
-    cache=None,
-    normalize: bool = True,
-    device: str | None = None,
-    batch_size: int = 64,
-    n_jobs: int | None = None,
-    verbose: bool = False,
-) -> np.ndarray:
-    """Embeddings of ``texts`` through ``cache`` (see :func:`resolve_cache`).
-
-    Examples
-    --------
-    >>> from skrec.utils._embedding_cache import encode_texts
-    >>> E = encode_texts(["Toy Story", "Toy Story 2"], "some/model")  # doctest: +SKIP
-    """
-    return resolve_cache(cache).encode(
-        texts,
-        model,
-        normalize=normalize,
-        device=device,
-        batch_size=batch_size,
-        n_jobs=n_jobs,
-        verbose=verbose,
     )
 
 

@@ -320,14 +320,7 @@ def check_recommender_handle_unknown_error(name, estimator):
         "predict_proba(unknown item)": lambda: est.predict_proba(_pairs(known_user, ["<no-item>"])),
         "embed_items(unknown item)": lambda: est.embed_items(["<no-item>"]),
     }
-    for what, call in calls.items():
-        try:
-            call()
-        except ValueError:
-            continue
-        except Exception as exc:  # noqa: BLE001
-            _fail(name, f"{what} with handle_unknown='error' raised {type(exc).__name__}: {exc}")
-        _fail(name, f"{what} with handle_unknown='error' must raise a ValueError")
+    _expect_raises(name, calls, ValueError, "with handle_unknown='error'")
 
 
 def check_recommender_predict_agrees_with_decision_function(name, estimator):
@@ -561,14 +554,7 @@ def check_recommender_unfitted(name, estimator):
         "predict_proba": lambda: est.predict_proba([["u0", 1]]),
         "embed_items": lambda: est.embed_items([1]),
     }
-    for what, call in calls.items():
-        try:
-            call()
-        except NotFittedError:
-            continue
-        except Exception as exc:  # noqa: BLE001
-            _fail(name, f"unfitted {what} raised {type(exc).__name__}, not NotFittedError")
-        _fail(name, f"unfitted {what} must raise NotFittedError")
+    _expect_raises(name, calls, NotFittedError, "before fit")
 
 
 def check_recommender_embed_items(name, estimator):
@@ -581,6 +567,20 @@ def check_recommender_embed_items(name, estimator):
         _fail(name, f"embed_items returned shapes {E.shape} and {F.shape}")
     if not np.isfinite(E).all() or not np.allclose(E[2:4], F):
         _fail(name, "embed_items rows must be finite and not depend on the other ids asked")
+
+
+def _expect_raises(name: str, calls: dict, expected: type, when: str) -> None:
+    """Each of ``calls`` must raise ``expected`` (and nothing else)."""
+    for what, call in calls.items():
+        try:
+            call()
+        except expected:
+            continue
+        except Exception as exc:  # noqa: BLE001
+            _fail(
+                name, f"{what} {when} raised {type(exc).__name__} ({exc}), not {expected.__name__}"
+            )
+        _fail(name, f"{what} {when} must raise {expected.__name__}")
 
 
 def _fit_parameters(est) -> set[str]:

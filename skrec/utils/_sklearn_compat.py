@@ -52,6 +52,7 @@ __all__ = [
     "StrOptions",
     "VisualBlock",
     "check_init_params",
+    "check_param",
     "fit_context",
     "validate_params",
 ]
@@ -62,6 +63,22 @@ __all__ = [
 # sklearn.model_selection for the whole process; skrec takes them from their module.
 SklearnHalvingGridSearchCV = _HalvingGridSearchCV
 SklearnHalvingRandomSearchCV = _HalvingRandomSearchCV
+
+
+def check_param(name: str, value, constraints: list, caller: str):
+    """Check one parameter against scikit-learn constraints; return it unchanged.
+
+    For helpers that validate a value on behalf of a public function.
+
+    Examples
+    --------
+    >>> from numbers import Integral
+    >>> from skrec.utils._sklearn_compat import Interval, check_param
+    >>> check_param("k", 10, [Interval(Integral, 1, None, closed="left")], "ndcg_at_k")
+    10
+    """
+    validate_parameter_constraints({name: constraints}, {name: value}, caller_name=caller)
+    return value
 
 
 def check_init_params(obj) -> None:
