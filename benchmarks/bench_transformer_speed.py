@@ -113,9 +113,15 @@ def main() -> None:
                 cpu[loss, variant] += later
                 wall[loss, variant] += epoch_wall[1:] if variant == "compile" else epoch_wall
                 first[loss, variant].append(epoch_cpu[0])
+                write(args, X, cpu, wall, first)  # after every fit: a cut run keeps its rows
+
+
+def write(args, X, cpu, wall, first) -> None:
     rows = []
     for (loss, variant), values in cpu.items():
-        default = np.median(cpu[loss, "sliced+buckets"]) if (loss, "sliced+buckets") in cpu else 1
+        if not values:
+            continue
+        default = np.median(cpu.get((loss, "sliced+buckets")) or [np.nan])
         rows.append(
             {
                 "loss": loss,
