@@ -259,6 +259,15 @@ def test_defaults_beat_popularity_on_sequences():
     assert rec.score(test) > pop.score(test) + 0.15, (rec.score(test), pop.score(test))
 
 
+@pytest.mark.parametrize(("batch_size", "expected"), [(256, 256), (7, 7), ("auto", 32)])
+def test_batch_size_default_and_auto(batch_size, expected):
+    """256 by default; "auto" is a 32nd of the training sequences, at least 32."""
+    X, _ = cycles(n_users=150)  # 150 training sequences: 150 // 32 = 4, clipped to 32
+    params = dict(TINY, batch_size=batch_size, max_epochs=1, patience=None)
+    assert TransformerRecommender(**params).fit(X).batch_size_ == expected
+    assert TransformerRecommender().batch_size == 256
+
+
 # --------------------------------------------------- precision and compile
 def test_mixed_precision_on_cpu(X_clustered):
     from skrec.recommenders import _transformer
