@@ -8,14 +8,9 @@ import sys
 import numpy as np
 import pandas as pd
 
-from skrec.datasets import get_data_home, load_movielens, load_sequences, make_interactions
+from skrec.datasets import load_movielens, load_sequences, make_interactions
 from skrec.metrics import hit_rate_at_k, ndcg_at_k
 from skrec.model_selection import PerUserKFold
-
-AMAZON = {
-    "beauty": ("amazon-beauty", "Beauty.txt"),
-    "toys": ("amazon-toys", "Toys_and_Games.txt"),
-}
 
 
 def movielens_positives():
@@ -46,16 +41,15 @@ def holdout(X: np.ndarray, seed: int = 0):
 def amazon_sequences(
     name: str, data_home=None, max_users: int | None = None, seed: int = 0
 ) -> pd.DataFrame | None:
-    """Amazon Beauty or Toys (ICLRec files) as (user, item, timestamp) rows, or None.
+    """Amazon Beauty or Toys (``load_sequences`` names) as (user, item, timestamp) rows, or None.
 
     ``max_users`` keeps a random subsample of users (seeded by ``seed``).
     """
-    folder, filename = AMAZON[name]
-    path = get_data_home(data_home) / folder / filename
-    if not path.exists():
-        print(f"skipping {name}: {path} not found", file=sys.stderr)
+    try:  # checked against the known file; never downloaded here
+        X = load_sequences(name, data_home=data_home, download=False).X
+    except FileNotFoundError as exc:
+        print(f"skipping {name}: {exc}", file=sys.stderr)
         return None
-    X = load_sequences(path).X
     if max_users:
         users = X["user"].unique()
         keep = np.random.default_rng(seed).choice(

@@ -4,7 +4,7 @@ Both train on the same leave-one-out split of Amazon Beauty (or a seeded user
 subset of it): each user's last item is the test item (never scored here), the
 second-to-last the validation item, ranked against all items except the user's
 training items. RecBole (``benchmarks/peers/.venv-recbole``, its runner
-``run_recbole.py``) trains SASRec with ``loss_type="CE"`` one epoch at a time
+``run_recbole_sasrec.py``) trains SASRec with ``loss_type="CE"`` one epoch at a time
 and validates after each; skrec's estimator does the same inside ``fit``. Both
 use ``--threads`` torch threads. Per epoch, the training time (validation
 excluded) is recorded as wall-clock and as CPU seconds; with one thread, CPU
@@ -153,8 +153,11 @@ def main() -> None:
         reference = next(r for r in earlier["rows"] if r["model"].startswith("RecBole"))
         rows.append(reference)
         notes.append(f"RecBole's row is from {earlier['command']!r} ({earlier['date']}).")
-    elif available("recbole"):
-        with tempfile.TemporaryDirectory() as tmp, Peer("recbole", threads=args.threads) as peer:
+    elif available("recbole_sasrec"):
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            Peer("recbole_sasrec", threads=args.threads) as peer,
+        ):
             hello = peer.request("hello")
             table = Path(tmp) / "beauty.npz"
             np.savez(

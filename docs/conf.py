@@ -164,6 +164,7 @@ TOPIC_GUIDES = [
     ("plugins", "Writing a plugin"),
     ("scaling", "Scaling out"),
     ("decisions", "Design decisions"),
+    ("contributing", "Writing documentation: how code blocks are tested"),
 ]
 
 

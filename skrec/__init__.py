@@ -1,7 +1,7 @@
 """skrec: recommender systems that are real scikit-learn estimators.
 
 Importing :mod:`skrec` is cheap: the optional back-ends (torch,
-sentence-transformers, modAL, implicit's compiled code) are imported only when
+sentence-transformers, modAL, pyspark, implicit's compiled code) are imported only when
 an estimator that needs them is used.
 """
 
@@ -10,17 +10,26 @@ from skrec._version import __version__
 from skrec.recommenders import (
     ALSRecommender,
     BaseRecommender,
+    BPRRecommender,
     EASERecommender,
+    ItemKNNRecommender,
+    LMFRecommender,
+    MultVAERecommender,
     PopularityRecommender,
 )
 
 __all__ = [
     "ALSRecommender",
+    "BPRRecommender",
     "BaseRecommender",
     "EASERecommender",
     "HybridRecommender",
+    "ItemKNNRecommender",
+    "LMFRecommender",
+    "MultVAERecommender",
     "PopularityRecommender",
     "SentenceTransformerRecommender",
+    "SparkALSRecommender",
     "TransformerRecommender",
     "__version__",
 ]

@@ -12,24 +12,61 @@ from skrec.metrics import make_ranking_scorer
 from skrec.model_selection import PerUserKFold
 
 
+class DemoError(Exception):
+    """A documented failure of the demo, reported on one line with exit status 1."""
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _movielens(data_home, download: bool):
+    """MovieLens-100K from a local copy; downloaded (saying so) only when ``download``."""
+    from skrec.datasets import get_data_home, load_movielens
+    from skrec.datasets._movielens import ARCHIVES
+
+    try:
+        return load_movielens("100k", data_home=data_home, download=False)
+    except FileNotFoundError:
+        if not download:
+            raise
+    home, url = get_data_home(data_home), ARCHIVES["100k"].url
+    print(f"Downloading MovieLens-100K (5 MB) from {url} into {home} ...", file=sys.stderr)
+    return load_movielens("100k", data_home=data_home, download=True, verbose=True)
+
+
 def _load(dataset: str, data_home, quick: bool, download: bool):
-    from skrec.datasets import load_movielens, make_interactions
+    from skrec.datasets import get_data_home, make_interactions
 
     if dataset in ("auto", "movielens"):
         try:
-            data = load_movielens("100k", data_home=data_home, download=download)
+            data = _movielens(data_home, download)
+        except FileNotFoundError:
+            folder = get_data_home(data_home) / "ml-100k"
+            if dataset == "movielens":
+                raise DemoError(
+                    f"MovieLens-100K not found in {folder} (u.data, u.item). Run "
+                    "`skrec demo --dataset movielens --download` to fetch it (5 MB), or point "
+                    "--data-home or $SKREC_DATA at a folder that holds ml-100k/."
+                ) from None
+            print(
+                f"MovieLens-100K not found in {folder}; using synthetic data "
+                "(`skrec demo --download` fetches MovieLens-100K, 5 MB).",
+                file=sys.stderr,
+            )
+        except (OSError, ValueError) as exc:  # no network, a damaged local copy
+            if dataset == "movielens":
+                raise DemoError(_one_line(exc)) from None
+            print(
+                f"MovieLens-100K unavailable: {_one_line(exc)}\nUsing synthetic data.",
+                file=sys.stderr,
+            )
+        else:
             positive = data.y >= 4
             return (
                 "MovieLens-100K (ratings >= 4)",
                 data.X[positive].reset_index(drop=True),
                 data.item_text,
-            )
-        except OSError as exc:  # no local copy and no network
-            if dataset == "movielens":
-                raise
-            print(
-                f"MovieLens-100K unavailable ({exc.__class__.__name__}); using synthetic data",
-                file=sys.stderr,
             )
     n = 20_000 if quick else 60_000
     data = make_interactions(n_users=n // 40, n_items=n // 80, n_interactions=n, random_state=0)
@@ -48,6 +85,7 @@ def _text_model() -> str:
 
 def _candidates(item_text, quick: bool):
     from skrec import ALSRecommender, EASERecommender, PopularityRecommender
+    from skrec.utils import EmbeddingCache
 
     def als():
         return ALSRecommender(factors=32, regularization=1.0, alpha=5.0, random_state=0)
@@ -58,10 +96,14 @@ def _candidates(item_text, quick: bool):
         ("ALS", als),
     ]
 
+    # One cache for every text model of the demo (the hybrid refits its members to
+    # learn their weights): the catalogue is encoded once.
+    cache = EmbeddingCache()
+
     def text():
         from skrec import SentenceTransformerRecommender
 
-        return SentenceTransformerRecommender(model=_text_model(), item_text=item_text)
+        return SentenceTransformerRecommender(model=_text_model(), item_text=item_text, cache=cache)
 
     def hybrid():
         from skrec import HybridRecommender
@@ -124,9 +166,13 @@ def _active_loop(X_train, X_test, quick: bool) -> None:
 
 
 def run_demo(
-    dataset: str = "auto", data_home=None, quick: bool = False, download: bool = True
+    dataset: str = "auto", data_home=None, quick: bool = False, download: bool = False
 ) -> int:
-    """Fit the recommenders, evaluate on a held-out fold and print one table."""
+    """Fit the recommenders, evaluate on a held-out fold and print one table.
+
+    Raises :class:`DemoError` (one line) when ``dataset="movielens"`` cannot be
+    loaded: no local copy without ``download``, a failed download, a damaged copy.
+    """
     name, X, item_text = _load(dataset, data_home, quick, download)
     X = X[["user", "item", "timestamp"]] if "timestamp" in X else X
     train, test = next(PerUserKFold(n_splits=5, random_state=0).split(X))
@@ -146,7 +192,7 @@ def run_demo(
                 warnings.simplefilter("ignore")
                 model = make().fit(X_train)
         except (ImportError, OSError) as exc:  # an optional extra or a model is missing
-            print(f" skipped ({exc.__class__.__name__}: {str(exc).splitlines()[0][:90]})")
+            print(f" skipped: {_one_line(exc)}")
             continue
         seconds = time.perf_counter() - start
         rows.append((label, ndcg(model, X_test), recall(model, X_test), seconds))

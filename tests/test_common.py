@@ -26,6 +26,12 @@ def text_of(item) -> str:
 #: Parameters per class: small models, and what a class needs to be built at all.
 SMALL = {
     "ALSRecommender": dict(factors=4, iterations=3),
+    # Each check fits Spark's ALS on local[*]: one iteration on one block keeps it short.
+    "SparkALSRecommender": dict(factors=2, iterations=1, num_user_blocks=1, num_item_blocks=1),
+    "BPRRecommender": dict(factors=4, iterations=10, n_jobs=1),
+    "LMFRecommender": dict(factors=4, iterations=3),
+    "ItemKNNRecommender": dict(k=5),
+    "MultVAERecommender": dict(latent_dim=4, hidden_dim=8, max_epochs=2, device="cpu"),
     "TransformerRecommender": dict(embedding_dim=8, n_heads=1, n_layers=1, max_epochs=2),
     "SentenceTransformerRecommender": dict(
         model=session_model(), item_text=text_of, cache=EmbeddingCache()

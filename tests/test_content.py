@@ -339,6 +339,7 @@ def test_minilm_puts_similar_titles_together():
     assert ids[0, 0] == "toy2"
 
 
+@pytest.mark.slow  # a subprocess that loads the text model
 def test_contract_content_section_passes():
     _minilm_path()
     script = Path("/work/shared/checks/contract.py")

@@ -20,6 +20,9 @@ from skrec.datasets import make_interactions
 from skrec.metrics import make_ranking_scorer
 from skrec.model_selection import PerUserKFold
 
+# Starting a cluster of worker processes takes seconds: not in the quick subset.
+pytestmark = pytest.mark.slow
+
 joblib = pytest.importorskip("joblib")
 distributed = pytest.importorskip("distributed")
 

@@ -18,12 +18,13 @@ from skrec.datasets import (
     ChecksumError,
     _base,
     _movielens,
+    _sequences,
     get_data_home,
     load_movielens,
     load_sequences,
     make_interactions,
 )
-from skrec.datasets._base import RemoteFileMetadata
+from skrec.datasets._base import KnownFile, RemoteFileMetadata, count_lines
 
 # --------------------------------------------------------------------------- #
 # Small files in the official formats
@@ -104,6 +105,35 @@ def _zip_bytes(tmp_path: Path, variant: str) -> bytes:
     return buf.getvalue()
 
 
+def _describe(folder: Path, *, with_hash: bool = True) -> dict[str, KnownFile]:
+    """What the loaders should know about the files in ``folder``."""
+    known = {}
+    for path in folder.iterdir():
+        data = path.read_bytes()
+        sha = hashlib.sha256(data).hexdigest() if with_hash else None
+        known[path.name] = KnownFile(count_lines(data), sha)
+    return known
+
+
+@pytest.fixture
+def small_files(tmp_path_factory, monkeypatch):
+    """Make the loaders trust this module's small files as they trust the official ones.
+
+    Each variant's table of known files (``FILES``) describes the small files
+    the ``_write_*`` helpers write, by SHA-256; the real table stays untouched
+    outside the test.
+    """
+    src = tmp_path_factory.mktemp("small")
+    for variant, write in _WRITERS.items():
+        write(src / _FOLDERS[variant])
+        monkeypatch.setitem(_movielens.FILES, variant, _describe(src / _FOLDERS[variant]))
+
+
+def _trust_line_counts(monkeypatch, variant: str, folder: Path) -> None:
+    """Know the files of ``folder`` by their line counts only (as for ml-1m)."""
+    monkeypatch.setitem(_movielens.FILES, variant, _describe(folder, with_hash=False))
+
+
 class _FakeResponse(io.BytesIO):
     def __init__(self, payload: bytes, length: int | None = None):
         super().__init__(payload)
@@ -141,6 +171,7 @@ def _set_remote(monkeypatch, variant: str, sha256: str) -> None:
 # --------------------------------------------------------------------------- #
 
 
+@pytest.mark.usefixtures("small_files")
 def test_load_movielens_100k_local(tmp_path, monkeypatch):
     _no_network(monkeypatch)
     _write_100k(tmp_path / "ml-100k")
@@ -163,6 +194,7 @@ def test_load_movielens_100k_local(tmp_path, monkeypatch):
     assert "MovieLens 100K" in data.DESCR and "4 ratings" in data.DESCR
 
 
+@pytest.mark.usefixtures("small_files")
 def test_load_movielens_100k_without_genre_file(tmp_path):
     _write_100k(tmp_path / "ml-100k")
     (tmp_path / "ml-100k" / "u.genre").unlink()
@@ -170,6 +202,7 @@ def test_load_movielens_100k_without_genre_file(tmp_path):
     assert data.item_text[302] == "L.A. Confidential (1997) | Crime, Film-Noir"
 
 
+@pytest.mark.usefixtures("small_files")
 def test_load_movielens_1m_local(tmp_path, monkeypatch):
     _no_network(monkeypatch)
     _write_1m(tmp_path / "ml-1m")
@@ -184,6 +217,7 @@ def test_load_movielens_1m_local(tmp_path, monkeypatch):
     assert data.item_info.loc[1193, "year"] == 1975
 
 
+@pytest.mark.usefixtures("small_files")
 def test_load_movielens_latest_small_local(tmp_path, monkeypatch):
     _no_network(monkeypatch)
     _write_latest_small(tmp_path / "ml-latest-small")
@@ -198,12 +232,14 @@ def test_load_movielens_latest_small_local(tmp_path, monkeypatch):
     assert data.item_info.loc[7, "genres"] == []
 
 
+@pytest.mark.usefixtures("small_files")
 def test_load_movielens_latest_small_without_tags(tmp_path):
     _write_latest_small(tmp_path / "ml-latest-small", tags=False)
     data = load_movielens("latest-small", data_home=tmp_path, download=False)
     assert "tags" not in data.item_text[1]
 
 
+@pytest.mark.usefixtures("small_files")
 def test_data_home_from_environment(tmp_path, monkeypatch):
     _write_100k(tmp_path / "env" / "ml-100k")
     monkeypatch.setenv("SKREC_DATA", str(tmp_path / "env"))
@@ -248,6 +284,7 @@ def test_checksum_table_is_complete():
 
 
 @pytest.mark.parametrize("variant", ["100k", "1m", "latest-small"])
+@pytest.mark.usefixtures("small_files")
 def test_download_verifies_and_extracts(tmp_path, monkeypatch, variant):
     payload = _zip_bytes(tmp_path, variant)
     _set_remote(monkeypatch, variant, hashlib.sha256(payload).hexdigest())
@@ -264,6 +301,7 @@ def test_download_verifies_and_extracts(tmp_path, monkeypatch, variant):
     pd.testing.assert_frame_equal(again.X, data.X)
 
 
+@pytest.mark.usefixtures("small_files")
 def test_download_from_file_url(tmp_path, monkeypatch):
     """The real urlopen, fed a file:// URL."""
     payload = _zip_bytes(tmp_path, "100k")
@@ -319,6 +357,7 @@ def test_corrupt_archive_already_in_data_home(tmp_path, monkeypatch):
     assert not (home / "ml-1m").exists()
 
 
+@pytest.mark.usefixtures("small_files")
 def test_valid_archive_already_in_data_home(tmp_path, monkeypatch):
     payload = _zip_bytes(tmp_path, "1m")
     _set_remote(monkeypatch, "1m", hashlib.sha256(payload).hexdigest())
@@ -367,6 +406,131 @@ def test_archive_with_unsafe_member(tmp_path, monkeypatch):
 
 
 # --------------------------------------------------------------------------- #
+# Local copies that are not the dataset they claim to be
+# --------------------------------------------------------------------------- #
+
+
+def _synthetic_u_data(n_lines: int) -> str:
+    rng = np.random.default_rng(0)
+    rows = zip(rng.integers(1, 944, n_lines), rng.integers(1, 1683, n_lines))
+    return "".join(f"{u}\t{i}\t4\t88125{k:04d}\n" for k, (u, i) in enumerate(rows))
+
+
+def test_truncated_u_data_is_refused(tmp_path):
+    """1,000 of MovieLens 100K's 100,000 lines: refused against the real table, by name."""
+    folder = tmp_path / "ml-100k"
+    _write_100k(folder)
+    (folder / "u.data").write_text(_synthetic_u_data(1_000))
+    with pytest.raises(ValueError) as info:
+        load_movielens("100k", data_home=tmp_path, download=False)
+    message = str(info.value)
+    assert str(folder / "u.data") in message
+    assert "1,000 lines, expected 100,000" in message and "truncated" in message
+    assert "ml-100k.zip" in message  # where a good copy comes from
+    assert (folder / "u.data").is_file()  # a local copy is never deleted
+
+
+def test_local_copy_matching_known_hash_is_used(tmp_path, monkeypatch):
+    folder = tmp_path / "ml-100k"
+    _write_100k(folder)
+    known = _describe(folder)
+    monkeypatch.setitem(_movielens.FILES, "100k", known)
+    assert len(load_movielens("100k", data_home=tmp_path, download=False).X) == 4
+    # one changed byte, same line count: the hash refuses it
+    path = folder / "u.data"
+    path.write_text(path.read_text().replace("881250949", "881250948"))
+    with pytest.raises(ValueError, match="SHA-256") as info:
+        load_movielens("100k", data_home=tmp_path, download=False)
+    assert str(path) in str(info.value) and "damaged" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [(b"", "is empty"), (b"\n  \n", "is empty"), (b"PK\x03\x04\x00\x00binary", "binary")],
+    ids=["empty", "blank", "binary"],
+)
+@pytest.mark.parametrize("name", ["u.data", "u.item"])
+@pytest.mark.usefixtures("small_files")
+def test_empty_or_binary_movielens_file(tmp_path, name, content, match):
+    folder = tmp_path / "ml-100k"
+    _write_100k(folder)
+    (folder / name).write_bytes(content)
+    with pytest.raises(ValueError, match=match) as info:
+        load_movielens("100k", data_home=tmp_path, download=False)
+    assert str(folder / name) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("u_data", "match"),
+    [
+        ("196\t242\t3\t881250949\n186\t302\tthree\t891717742\n", "could not be read"),
+        ("196\t242\t3\t881250949\n186\t302\t3\n", "NA values"),
+        ("196\t242\t3\t881250949\t7\n186\t302\t3\t891717742\n", "could not be read"),
+        ("196\t242\t881250949\t3\n186\t302\t891717742\t3\n", "ratings must lie in"),
+    ],
+    ids=["text-field", "short-row", "long-row", "columns-swapped"],
+)
+def test_garbled_ratings_file(tmp_path, monkeypatch, u_data, match):
+    """Files known only by their line counts (as ml-1m's are) are still parsed strictly."""
+    folder = tmp_path / "ml-100k"
+    _write_100k(folder)
+    (folder / "u.data").write_text(u_data)
+    _trust_line_counts(monkeypatch, "100k", folder)
+    with pytest.raises(ValueError, match=match) as info:
+        load_movielens("100k", data_home=tmp_path, download=False)
+    assert str(folder / "u.data") in str(info.value)
+
+
+def test_garbled_catalogue_file(tmp_path, monkeypatch):
+    folder = tmp_path / "ml-100k"
+    _write_100k(folder)
+    lines = (folder / "u.item").read_bytes().splitlines(keepends=True)
+    (folder / "u.item").write_bytes(b"".join(lines[:2]) + b"377|Heavyweights\n" + lines[3])
+    _trust_line_counts(monkeypatch, "100k", folder)
+    with pytest.raises(ValueError, match="row 3 has 2 fields, the first row 24") as info:
+        load_movielens("100k", data_home=tmp_path, download=False)
+    assert str(folder / "u.item") in str(info.value)
+
+
+@pytest.mark.parametrize("variant", ["100k", "1m", "latest-small"])
+def test_catalogue_missing_rated_items_is_refused(tmp_path, monkeypatch, variant):
+    """A catalogue that lacks movies the ratings use is not accepted silently."""
+    folder = tmp_path / _FOLDERS[variant]
+    _WRITERS[variant](folder)
+    catalogue = {"100k": "u.item", "1m": "movies.dat", "latest-small": "movies.csv"}[variant]
+    dropped = {"100k": b"377|", "1m": b"661::", "latest-small": b"3,"}[variant]
+    path = folder / catalogue
+    kept = [line for line in path.read_bytes().splitlines(True) if not line.startswith(dropped)]
+    path.write_bytes(b"".join(kept))
+    _trust_line_counts(monkeypatch, variant, folder)
+    with pytest.raises(ValueError, match="lacks 1 movies") as info:
+        load_movielens(variant, data_home=tmp_path, download=False)
+    message = str(info.value)
+    assert str(path) in message
+    assert dropped.decode().strip("|:,") in message
+
+
+def test_line_counts_refuse_a_truncated_file_without_hash(tmp_path, monkeypatch):
+    """ml-1m and ml-latest-small are known by line counts: one line short is refused."""
+    folder = tmp_path / "ml-1m"
+    _write_1m(folder)
+    _trust_line_counts(monkeypatch, "1m", folder)
+    path = folder / "ratings.dat"
+    path.write_bytes(b"".join(path.read_bytes().splitlines(True)[:-1]))
+    with pytest.raises(ValueError, match="2 lines, expected 3") as info:
+        load_movielens("1m", data_home=tmp_path, download=False)
+    assert str(path) in str(info.value)
+
+
+def test_known_file_table_covers_every_file_read():
+    for variant, (_, required) in _movielens._LAYOUT.items():
+        assert set(required) <= set(_movielens.FILES[variant])
+        for known in _movielens.FILES[variant].values():
+            assert known.n_lines > 0
+            assert known.sha256 is None or len(known.sha256) == 64
+
+
+# --------------------------------------------------------------------------- #
 # Sequence files
 # --------------------------------------------------------------------------- #
 
@@ -410,10 +574,113 @@ def test_load_sequences_user_twice(tmp_path):
 def test_load_sequences_empty_or_missing(tmp_path):
     path = tmp_path / "seq.txt"
     path.write_text("\n \n")
-    with pytest.raises(ValueError, match="no sequences"):
+    with pytest.raises(ValueError, match="is empty"):
         load_sequences(path)
     with pytest.raises(FileNotFoundError):
         load_sequences(tmp_path / "nope.txt")
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [(b"", "is empty"), (b"\x89PNG\r\n\x1a\n\x00\x00", "binary"), (b"1 \xff\xfe 2\n", "utf-8")],
+    ids=["empty", "binary", "not-utf8"],
+)
+def test_load_sequences_bad_file(tmp_path, content, match):
+    path = tmp_path / "seq.txt"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=match) as info:
+        load_sequences(path)
+    assert str(path) in str(info.value)
+
+
+def test_load_sequences_unknown_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as info:
+        load_sequences("Beauty.txt")
+    assert "'beauty'" in str(info.value) and "'yelp'" in str(info.value)
+
+
+def _sequence_lines(n_users: int) -> bytes:
+    return "".join(f"{u} {u + 1} {u + 2} {u + 3}\n" for u in range(1, n_users + 1)).encode()
+
+
+def _know_sequences(monkeypatch, name: str, payload: bytes, *, with_hash: bool = True):
+    dataset = _sequences.SEQUENCE_DATASETS[name]
+    sha = hashlib.sha256(payload).hexdigest() if with_hash else None
+    known = KnownFile(count_lines(payload), sha, len(payload))
+    monkeypatch.setitem(_sequences.SEQUENCE_DATASETS, name, dataset._replace(known=known))
+
+
+@pytest.mark.parametrize("name", ["beauty", "toys", "sports", "yelp"])
+def test_known_sequences_from_data_home(tmp_path, monkeypatch, name):
+    _no_network(monkeypatch)
+    dataset = _sequences.SEQUENCE_DATASETS[name]
+    payload = _sequence_lines(5)
+    _know_sequences(monkeypatch, name, payload, with_hash=name in ("beauty", "toys"))
+    (tmp_path / dataset.folder).mkdir()
+    (tmp_path / dataset.folder / dataset.filename).write_bytes(payload)
+    data = load_sequences(name, data_home=tmp_path)
+    assert data.X.shape == (15, 3)
+    assert dataset.title in data.DESCR
+    monkeypatch.setenv("SKREC_DATA", str(tmp_path))
+    pd.testing.assert_frame_equal(load_sequences(name).X, data.X)
+
+
+@pytest.mark.parametrize("name", ["beauty", "sports"])
+def test_truncated_known_sequences_are_refused(tmp_path, name):
+    """A local Beauty (SHA-256 known) or Sports (size and lines known) cut short."""
+    dataset = _sequences.SEQUENCE_DATASETS[name]
+    path = tmp_path / dataset.folder / dataset.filename
+    path.parent.mkdir()
+    path.write_bytes(_sequence_lines(1_000))
+    with pytest.raises(ValueError) as info:
+        load_sequences(name, data_home=tmp_path)
+    message = str(info.value)
+    assert str(path) in message and "truncated" in message
+    assert f"1,000 lines, expected {dataset.known.n_lines:,}" in message
+    assert path.is_file()
+
+
+def test_known_sequences_missing_without_download(tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
+        load_sequences("toys", data_home=tmp_path, download=False)
+    message = str(info.value)
+    assert str(tmp_path / "amazon-toys" / "Toys_and_Games.txt") in message
+    assert "raw.githubusercontent.com/salesforce/ICLRec/" in message
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("with_hash", [True, False], ids=["sha256", "size-and-lines"])
+def test_known_sequences_download(tmp_path, monkeypatch, with_hash):
+    payload = _sequence_lines(6)
+    _know_sequences(monkeypatch, "yelp", payload, with_hash=with_hash)
+    calls = _serve(monkeypatch, payload)
+    data = load_sequences("yelp", data_home=tmp_path / "home", verbose=True)
+    assert len(calls) == 1 and calls[0].endswith("/data/Yelp.txt")
+    assert calls[0].startswith(_sequences._ICLREC)
+    assert data.X.shape == (18, 3)
+    assert sorted(p.name for p in (tmp_path / "home" / "yelp").iterdir()) == ["Yelp.txt"]
+    _no_network(monkeypatch)
+    pd.testing.assert_frame_equal(load_sequences("yelp", data_home=tmp_path / "home").X, data.X)
+
+
+@pytest.mark.parametrize("with_hash", [True, False], ids=["sha256", "size-and-lines"])
+def test_truncated_sequence_download_is_deleted(tmp_path, monkeypatch, with_hash):
+    payload = _sequence_lines(6)
+    _know_sequences(monkeypatch, "sports", payload, with_hash=with_hash)
+    _serve(monkeypatch, payload[:-20], length=len(payload))
+    home = tmp_path / "home"
+    with pytest.raises(ChecksumError, match="Sports_and_Outdoors.txt"):
+        load_sequences("sports", data_home=home)
+    assert list((home / "amazon-sports").iterdir()) == []
+
+
+def test_sequence_table_is_consistent():
+    for name, dataset in _sequences.SEQUENCE_DATASETS.items():
+        assert name == name.lower()
+        assert dataset.known.size and dataset.known.n_lines
+        assert dataset.known.sha256 is None or len(dataset.known.sha256) == 64
+    assert {"beauty", "toys", "sports", "yelp"} <= set(_sequences.SEQUENCE_DATASETS)
 
 
 # --------------------------------------------------------------------------- #
@@ -599,17 +866,16 @@ def test_real_movielens_100k():
 
 
 @pytest.mark.parametrize(
-    "relative, n_rows, n_users, n_items",
-    [
-        ("amazon-beauty/Beauty.txt", 198_502, 22_363, 12_101),
-        ("amazon-toys/Toys_and_Games.txt", 167_597, 19_412, 11_924),
-    ],
+    "name, n_rows, n_users, n_items",
+    [("beauty", 198_502, 22_363, 12_101), ("toys", 167_597, 19_412, 11_924)],
 )
-def test_real_sequence_files(relative, n_rows, n_users, n_items):
-    path = _REAL / relative
+def test_real_sequence_files(name, n_rows, n_users, n_items):
+    dataset = _sequences.SEQUENCE_DATASETS[name]
+    path = _REAL / dataset.folder / dataset.filename
     if not path.is_file():
         pytest.skip(f"{path} not found ($SKREC_DATA)")
-    X = load_sequences(path).X
+    X = load_sequences(name, data_home=_REAL, download=False).X
+    pd.testing.assert_frame_equal(load_sequences(path).X, X)  # by name or by path
     assert X.shape == (n_rows, 3)
     assert X["user"].nunique() == n_users
     assert X["item"].nunique() == n_items

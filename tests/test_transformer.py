@@ -90,6 +90,7 @@ def states_equal(a, b):
 
 
 # ------------------------------------------------------------------ the model
+@pytest.mark.slow  # trains for several epochs: not in the quick subset
 @pytest.mark.parametrize("loss", ["softmax", "bce"])
 def test_learns_an_order_only_pattern(loss):
     X, last = cycles()
@@ -234,6 +235,7 @@ def test_early_stopping_stops_when_validation_is_flat(X_clustered):
     assert est.best_epoch_ == 1
 
 
+@pytest.mark.slow  # trains for several epochs: not in the quick subset
 def test_history_holds_plain_numbers_and_tensors_do_not_pile_up(X_clustered):
     class CountTensors(Callback):
         def initialize(self):
@@ -290,6 +292,7 @@ def test_scores_are_states_times_item_table(X_clustered):
     assert proba.shape == (20, 2) and np.allclose(proba.sum(1), 1)
 
 
+@pytest.mark.slow  # trains for several epochs: not in the quick subset
 def test_scoring_follows_the_full_history():
     X, last = cycles(n_users=60)
     est = TransformerRecommender(**TINY, max_epochs=15, lr=5e-3, dropout=0.1, patience=None)

@@ -4,7 +4,9 @@ Runs inside ``benchmarks/peers/.venv-lenskit`` (made by ``make_env.sh lenskit``)
 never in skrec's environment, and imports nothing from skrec. ``--check``
 prints the versions and exits (make_env.sh calls it).
 
-Models: ``ease`` (``lenskit.knn.EASEScorer``, params ``l2``), trained in a
+Models: ``ease`` (``lenskit.knn.EASEScorer``, params ``l2``) and ``item_knn``
+(``lenskit.knn.ItemKNNScorer`` with ``feedback="implicit"``, params under
+LensKit's names, e.g. ``max_nbrs``, ``min_nbrs``, ``min_sim``, ``save_nbrs``), trained in a
 ``topn_pipeline`` (top-N excludes each user's training items, LensKit's default).
 Options of ``fit``: ``solver`` (LensKit's ``LK_EASE_SOLVER``: ``"torch"``, its
 default, or ``"scipy"``) and ``device`` (default ``"cpu"``; LensKit alone would
@@ -68,16 +70,22 @@ class Runner:
 
     def fit(self, req: dict) -> dict:
         from lenskit.data import from_interactions_df
-        from lenskit.knn import EASEScorer
+        from lenskit.knn import EASEScorer, ItemKNNScorer
         from lenskit.pipeline import topn_pipeline
         from lenskit.training import TrainingOptions
 
-        if req.get("model") != "ease":
-            raise ValueError(f"unknown model {req.get('model')!r}; this runner knows 'ease'")
         params = dict(req.get("params", {}))
-        l2 = float(params.pop("l2"))
-        if params:
-            raise ValueError(f"unknown EASE params {sorted(params)}")
+        if req.get("model") == "ease":
+            l2 = float(params.pop("l2"))
+            if params:
+                raise ValueError(f"unknown EASE params {sorted(params)}")
+            scorer = EASEScorer(regularization=l2)
+        elif req.get("model") == "item_knn":
+            scorer = ItemKNNScorer(**params, feedback="implicit")
+        else:
+            raise ValueError(
+                f"unknown model {req.get('model')!r}; this runner knows 'ease' and 'item_knn'"
+            )
         options = dict(req.get("options", {}))
         solver = options.pop("solver", None)  # LensKit's LK_EASE_SOLVER: "torch" or "scipy"
         device = options.pop("device", "cpu")
@@ -90,7 +98,7 @@ class Runner:
         start = time.perf_counter()
         data = from_interactions_df(df, user_col="user_id", item_col="item_id")
         prepare_s = time.perf_counter() - start
-        pipeline = topn_pipeline(EASEScorer(regularization=l2))
+        pipeline = topn_pipeline(scorer)
         start = time.perf_counter()
         pipeline.train(data, training)
         fit_s = time.perf_counter() - start

@@ -1,238 +1,139 @@
-"""RecBole's runner: JSON requests on stdin, JSON replies on stdout (see README.md).
+"""RecBole's runner for bench_peers.py: JSON requests on stdin, replies on stdout (README.md).
 
-Runs inside ``benchmarks/peers/.venv-recbole`` (made by ``make_env.sh recbole``),
-never in skrec's environment, and imports nothing from skrec. ``--check``
-prints the versions and exits (make_env.sh calls it).
+Runs in ``benchmarks/peers/.venv-recbole`` (``make_env.sh recbole``) and never
+imports skrec. Models and their ``params`` (RecBole's own config names):
 
-Models: ``sasrec`` (``recbole.model.sequential_recommender.SASRec``), trained
-by RecBole's own ``Trainer`` one epoch at a time, with validation after each
-epoch, so that the reply holds the per-epoch curve. The table must carry a
-``timestamp`` array (the order of each user's interactions); RecBole splits
-it itself, leave-one-out by time (``{"LS": "valid_and_test"}``): each user's
-last item is the test item, the second-to-last the validation item, which is
-ranked against all items except the user's training items (full ranking,
-RecBole's ``mode: full``). The test items are never scored here.
+* ``bpr``: ``BPR`` (embedding_size, learning_rate, epochs; uniform negatives, one per positive);
+* ``item_knn``: ``ItemKNN`` (k, shrink);
+* ``multvae``: ``MultiVAE`` (latent_dimension, mlp_hidden_size, dropout_prob, anneal_cap,
+  total_anneal_steps, epochs, learning_rate).
 
-Params of ``fit`` (skrec's names): ``embedding_dim``, ``n_layers``,
-``n_heads``, ``dropout``, ``max_len``, ``lr``, ``batch_size``, ``max_epochs``,
-``patience``, ``seed``, ``loss`` (``"softmax"``: RecBole's ``loss_type="CE"``).
-Options: ``max_train_s`` (stop after the epoch that passes this many seconds
-of training), ``inner_size`` (feed-forward width, default ``4 * embedding_dim``).
+The training rows are given to RecBole as a pre-split benchmark file
+(``benchmark_filename``), so it trains on exactly them; its own validation is
+off (``eval_step=0``). Top-N ranks ``full_sort_predict`` with the user's
+training items excluded.
 """
 
 from __future__ import annotations
 
-import json
+import logging
 import os
-import resource
 import sys
 import tempfile
 import time
-import traceback
+import warnings
 from pathlib import Path
 
+import numpy as np
+from _runner import package_versions, serve, top_n_of_scores
+
 THREADS = int(os.environ.get("PEER_THREADS", "1"))
-
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-torch.set_num_threads(THREADS)
-
-PARAMS = {
-    "embedding_dim",
-    "n_layers",
-    "n_heads",
-    "dropout",
-    "max_len",
-    "lr",
-    "batch_size",
-    "max_epochs",
-    "patience",
-    "seed",
-    "loss",
-}
-OPTIONS = {"max_train_s", "inner_size"}
+# RecBole 1.2.1 warns about pandas and torch.amp deprecations on every fit.
+warnings.filterwarnings("ignore", category=FutureWarning)
+MODELS = {"bpr": "BPR", "item_knn": "ItemKNN", "multvae": "MultiVAE"}
 
 
-def _versions() -> dict:
-    from importlib import metadata
+def versions():
+    return package_versions("recbole", "torch", "numpy", "scipy", "pandas")
 
-    out = {"python": sys.version.split()[0]}
-    for name in ("recbole", "torch", "numpy", "scipy", "pandas"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
+
+def threads():
+    import torch
+    from threadpoolctl import threadpool_info
+
+    blas = sorted({lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"})
+    return {"torch": torch.get_num_threads(), "blas": blas}
+
+
+class Fitted:
+    pass
+
+
+def _write(path: Path, user, item):
+    with open(path, "w") as fh:
+        fh.write("user_id:token\titem_id:token\n")
+        for u, i in zip(user.tolist(), item.tolist()):
+            fh.write(f"{u}\t{i}\n")
+
+
+def fit(model, user, item, params, seed):
+    import torch
+    from recbole.config import Config
+    from recbole.data import create_dataset, data_preparation
+    from recbole.model import general_recommender
+    from recbole.utils import get_trainer, init_seed
+
+    torch.set_num_threads(THREADS)
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}; this runner knows {sorted(MODELS)}")
+    folder = Path(tempfile.mkdtemp(prefix="recbole_"))
+    (folder / "bench").mkdir()
+    _write(folder / "bench" / "bench.train.inter", user, item)
+    # RecBole wants validation and test files; one training row each, never used.
+    _write(folder / "bench" / "bench.valid.inter", user[:1], item[:1])
+    _write(folder / "bench" / "bench.test.inter", user[:1], item[:1])
+    config_dict = {
+        "data_path": str(folder),
+        "benchmark_filename": ["train", "valid", "test"],
+        "USER_ID_FIELD": "user_id",
+        "ITEM_ID_FIELD": "item_id",
+        "load_col": {"inter": ["user_id", "item_id"]},
+        "device": "cpu",
+        "use_gpu": False,
+        "seed": int(seed or 0),
+        "reproducibility": True,
+        "show_progress": False,
+        "checkpoint_dir": str(folder / "saved"),
+        "eval_step": 0,
+        "eval_args": {"group_by": "user", "order": "RO", "mode": "full"},
+        "train_neg_sample_args": (
+            {"distribution": "uniform", "sample_num": 1} if model == "bpr" else None
+        ),
+        "worker": 0,
+        "state": "ERROR",
+        **params,
+    }
+    # The class, not its name: RecBole's lookup by name imports every model family,
+    # including LightGBM's and XGBoost's wrappers (not installed).
+    model_class = getattr(general_recommender, MODELS[model])
+    config = Config(model=model_class, dataset="bench", config_dict=config_dict)
+    logging.getLogger().setLevel(logging.ERROR)
+    init_seed(config["seed"], config["reproducibility"])
+    dataset = create_dataset(config)
+    train_data, _, _ = data_preparation(config, dataset)
+    init_seed(config["seed"], config["reproducibility"])
+    net = model_class(config, train_data.dataset).to("cpu")
+    trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, net)
+    start = time.perf_counter()
+    trainer.fit(train_data, None, saved=False, show_progress=False)
+    out = Fitted()
+    out.fit_s = time.perf_counter() - start
+    net.eval()
+    out.net, out.dataset, out.config = net, train_data.dataset, config
+    out.seen = {}
+    for u, i in zip(user.tolist(), item.tolist()):
+        out.seen.setdefault(u, []).append(i)
     return out
 
 
-def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def top_n(fitted, users, n):
+    import torch
+    from recbole.data.interaction import Interaction
 
-
-def _write_atomic(path: str, folder: Path) -> tuple[int, int]:
-    with np.load(path) as f:
-        user, item, timestamp = f["user"], f["item"], f["timestamp"]
-    (folder / "data").mkdir(parents=True)
-    with open(folder / "data" / "data.inter", "w") as out:
-        out.write("user_id:token\titem_id:token\ttimestamp:float\n")
-        for u, i, t in zip(user.tolist(), item.tolist(), timestamp.tolist(), strict=True):
-            out.write(f"{u}\t{i}\t{t}\n")
-    return len(np.unique(user)), len(np.unique(item))
-
-
-class Runner:
-    def hello(self, req: dict) -> dict:
-        return {"peer": "recbole", "versions": _versions(), "threads": {"torch": THREADS}}
-
-    def fit(self, req: dict) -> dict:
-        if req.get("model") != "sasrec":
-            raise ValueError(f"unknown model {req.get('model')!r}; this runner knows 'sasrec'")
-        params = dict(req.get("params", {}))
-        options = dict(req.get("options", {}))
-        if set(params) - PARAMS or set(options) - OPTIONS:
-            raise ValueError(
-                f"unknown params {sorted(set(params) - PARAMS)} or options "
-                f"{sorted(set(options) - OPTIONS)}"
-            )
-        if params.get("loss", "softmax") != "softmax":
-            raise ValueError("this runner trains RecBole's SASRec with loss_type='CE' only")
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
-            # RecBole's Trainer writes ./log_tensorboard: keep it in the scratch folder.
-            here = os.getcwd()
-            os.chdir(folder)
-            try:
-                start = time.perf_counter()
-                n_users, n_items = _write_atomic(req["train"], folder)
-                reply = self._train(folder, params, options)
-                reply.update(n_users=n_users, n_items=n_items)
-                reply["total_s"] = time.perf_counter() - start
-            finally:
-                os.chdir(here)
-        reply["peak_rss_mib"] = _peak_rss_mib()
-        return reply
-
-    def _train(self, folder: Path, params: dict, options: dict) -> dict:
-        from recbole.config import Config
-        from recbole.data import create_dataset, data_preparation
-        from recbole.model.sequential_recommender import SASRec
-        from recbole.trainer import Trainer
-        from recbole.utils import init_seed
-
-        dim = int(params.get("embedding_dim", 64))
-        dropout = float(params.get("dropout", 0.5))
-        config = Config(
-            model="SASRec",
-            dataset="data",
-            config_dict={
-                "data_path": str(folder),
-                "checkpoint_dir": str(folder / "saved"),
-                "USER_ID_FIELD": "user_id",
-                "ITEM_ID_FIELD": "item_id",
-                "TIME_FIELD": "timestamp",
-                "load_col": {"inter": ["user_id", "item_id", "timestamp"]},
-                "user_inter_num_interval": "[0,inf)",
-                "item_inter_num_interval": "[0,inf)",
-                "MAX_ITEM_LIST_LENGTH": int(params.get("max_len", 50)),
-                "hidden_size": dim,
-                "inner_size": int(options.get("inner_size", 4 * dim)),
-                "n_layers": int(params.get("n_layers", 2)),
-                "n_heads": int(params.get("n_heads", 2)),
-                "hidden_dropout_prob": dropout,
-                "attn_dropout_prob": dropout,
-                "loss_type": "CE",
-                "train_neg_sample_args": None,
-                "learning_rate": float(params.get("lr", 1e-3)),
-                "train_batch_size": int(params.get("batch_size", 2048)),
-                "eval_batch_size": 4096,
-                "epochs": int(params.get("max_epochs", 200)),
-                "stopping_step": int(params.get("patience", 10)),
-                "eval_args": {
-                    "split": {"LS": "valid_and_test"},
-                    "order": "TO",
-                    "mode": "full",
-                    "group_by": "user",
-                },
-                "metrics": ["NDCG", "Hit"],
-                "topk": [10],
-                "valid_metric": "NDCG@10",
-                "seed": int(params.get("seed", 0)),
-                "reproducibility": True,
-                "use_gpu": False,
-                "device": "cpu",
-                "show_progress": False,
-                "log_wandb": False,
-                "worker": 0,
-            },
-        )
-        init_seed(config["seed"], config["reproducibility"])
-        dataset = create_dataset(config)
-        train_data, valid_data, _test_data = data_preparation(config, dataset)
-        init_seed(config["seed"], config["reproducibility"])
-        model = SASRec(config, train_data.dataset).to(config["device"])
-        trainer = Trainer(config, model)
-        max_train_s = float(options.get("max_train_s", float("inf")))
-        patience = config["stopping_step"]
-        curve, train_s, cpu_s, best, best_epoch, stalled = [], [], [], -np.inf, 0, 0
-        for epoch in range(config["epochs"]):
-            wall, cpu = time.perf_counter(), time.process_time()
-            trainer._train_epoch(train_data, epoch, show_progress=False)
-            train_s.append(time.perf_counter() - wall)
-            cpu_s.append(time.process_time() - cpu)
-            score, _result = trainer._valid_epoch(valid_data, show_progress=False)
-            curve.append(float(score))
-            if score > best:
-                best, best_epoch, stalled = float(score), epoch + 1, 0
-            else:
-                stalled += 1
-            print(
-                f"recbole epoch {epoch + 1}: {train_s[-1]:.1f}s valid NDCG@10 {score:.4f}",
-                file=sys.stderr,
-                flush=True,
-            )
-            if stalled >= patience or sum(train_s) >= max_train_s:
-                break
-        return {
-            "valid_ndcg10_by_epoch": curve,
-            "train_s_by_epoch": train_s,
-            "cpu_s_by_epoch": cpu_s,
-            "best_valid_ndcg10": best,
-            "best_epoch": best_epoch,
-            "fit_s": float(sum(train_s)),
-            "train_sequences": len(train_data.dataset),
-            "valid_users": int(len(valid_data.dataset)),
-            "n_items_model": int(dataset.item_num),
-        }
-
-    def quit(self, req: dict) -> dict:
-        raise SystemExit(0)
-
-
-def main() -> None:
-    if "--check" in sys.argv:
-        import recbole  # noqa: F401
-
-        print(json.dumps(_versions()))
-        return
-    runner = Runner()
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        try:
-            req = json.loads(line)
-            op = req.get("op")
-            if op == "quit":
-                break
-            handler = getattr(runner, op, None)
-            if handler is None or op.startswith("_"):
-                raise ValueError(f"unknown op {op!r}")
-            reply = {"ok": True, **handler(req)}
-        except Exception as exc:  # noqa: BLE001 - reported to the benchmark
-            reply = {"ok": False, "error": repr(exc), "traceback": traceback.format_exc()}
-        sys.stdout.write(json.dumps(reply, default=float) + "\n")
-        sys.stdout.flush()
+    ds = fitted.dataset
+    uid, iid = ds.uid_field, ds.iid_field
+    inner_users = ds.token2id(uid, [str(int(u)) for u in users])
+    tokens = np.array([int(t) if t != "[PAD]" else -1 for t in ds.field2id_token[iid]])
+    for k in range(0, len(users), 256):
+        batch = torch.as_tensor(inner_users[k : k + 256])
+        with torch.no_grad():
+            scores = fitted.net.full_sort_predict(Interaction({uid: batch}))
+        scores = scores.view(len(batch), -1).cpu().numpy()
+        for row, u in zip(scores, users[k : k + 256]):
+            seen = ds.token2id(iid, [str(i) for i in fitted.seen.get(int(u), [])])
+            seen = np.append(np.atleast_1d(seen), 0)  # column 0 is RecBole's padding item
+            yield tokens[top_n_of_scores(row, seen, n)]
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(serve("recbole", versions, threads, fit, top_n))

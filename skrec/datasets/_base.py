@@ -5,6 +5,13 @@ streamed into a temporary file next to its destination, its SHA-256 is checked,
 and only then is it renamed into place; an archive is extracted into a temporary
 folder and its files are renamed into place one by one. An interrupted run
 therefore never leaves a truncated file under a name a later run would trust.
+
+Files already in the data home are not trusted either: :func:`read_data_file`
+refuses an empty or binary file, and :func:`check_known_file` compares a file of
+a known dataset with what skrec knows about it (SHA-256, size, line count)
+before it is parsed. A local copy that fails is reported with a ``ValueError``
+naming it and left where it is (it may be the user's own file); a download that
+fails is deleted and reported with :class:`ChecksumError`.
 """
 
 from __future__ import annotations
@@ -14,12 +21,20 @@ import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 from urllib.error import URLError
 from urllib.request import urlopen
 
-__all__ = ["ChecksumError", "RemoteFileMetadata", "get_data_home"]
+__all__ = [
+    "ChecksumError",
+    "KnownFile",
+    "RemoteFileMetadata",
+    "check_known_file",
+    "get_data_home",
+    "read_data_file",
+]
 
 _ENV_VAR = "SKREC_DATA"
 _DEFAULT_HOME = "~/skrec_data"
@@ -48,7 +63,26 @@ class RemoteFileMetadata(NamedTuple):
 
     filename: str
     url: str
-    sha256: str
+    sha256: str | None
+
+
+class KnownFile(NamedTuple):
+    """What one file of a known dataset holds, to check a local copy against.
+
+    Attributes
+    ----------
+    n_lines : int
+        Number of lines (a header line included).
+    sha256 : str or None, default=None
+        SHA-256 of the file, when known. A file with this hash is accepted
+        without further checks.
+    size : int or None, default=None
+        Size in bytes, when known.
+    """
+
+    n_lines: int
+    sha256: str | None = None
+    size: int | None = None
 
 
 def get_data_home(data_home: str | os.PathLike | None = None) -> Path:
@@ -89,6 +123,55 @@ def sha256sum(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
+def count_lines(data: bytes) -> int:
+    """Number of lines of ``data``; a last line without a newline counts."""
+    return data.count(b"\n") + (bool(data) and not data.endswith(b"\n"))
+
+
+def read_data_file(path: Path, what: str) -> bytes:
+    """The bytes of a local data file, refused with a ``ValueError`` when empty or binary.
+
+    ``what`` names what the file should be (``"the MovieLens 100K ratings"``); it
+    goes into the message.
+    """
+    data = path.read_bytes()
+    if not data.strip():
+        raise ValueError(f"{path} is empty; expected {what}.")
+    if b"\0" in data:
+        raise ValueError(
+            f"{path} is a binary file (it contains NUL bytes), not {what}; is it an "
+            "archive or a damaged copy?"
+        )
+    return data
+
+
+def check_known_file(data: bytes, path: Path, known: KnownFile, *, what: str, remedy: str):
+    """Raise a ``ValueError`` naming ``path`` unless ``data`` is the file ``known`` describes.
+
+    ``data`` is the content of ``path``. A matching SHA-256 accepts the file at
+    once; otherwise its size and line count must match (and a known SHA-256 that
+    does not match refuses it). ``remedy`` says how to get a good copy.
+    """
+    actual = hashlib.sha256(data).hexdigest() if known.sha256 is not None else None
+    if actual is not None and actual == known.sha256:
+        return
+    n_lines = count_lines(data)
+    problems = []
+    if n_lines != known.n_lines:
+        problems.append(f"it has {n_lines:,} lines, expected {known.n_lines:,}")
+    if known.size is not None and len(data) != known.size:
+        problems.append(f"it has {len(data):,} bytes, expected {known.size:,}")
+    if actual is not None:
+        problems.append(f"its SHA-256 is {actual}, expected {known.sha256}")
+    if not problems:
+        return
+    state = "truncated" if n_lines < known.n_lines else "damaged or a different release"
+    raise ValueError(
+        f"{path} is not {what}: {'; '.join(problems)}. The file is {state} and was not "
+        f"used (it was left in place). {remedy}"
+    )
+
+
 def verify_checksum(
     path: Path, remote: RemoteFileMetadata, *, shown_as: Path | None = None
 ) -> None:
@@ -105,11 +188,20 @@ def verify_checksum(
     )
 
 
-def download(remote: RemoteFileMetadata, folder: Path, *, verbose: bool = False) -> Path:
+def download(
+    remote: RemoteFileMetadata,
+    folder: Path,
+    *,
+    verbose: bool = False,
+    check: Callable[[Path, Path], None] | None = None,
+) -> Path:
     """Download ``remote`` into ``folder``, check its SHA-256, rename it into place.
 
     The bytes go to a temporary file in ``folder`` first; a failed or corrupt
-    download is deleted and never appears under ``remote.filename``.
+    download is deleted and never appears under ``remote.filename``. Without a
+    known SHA-256 (``remote.sha256`` is None), ``check(temporary_path,
+    destination)`` must verify the file; it raises :class:`ChecksumError` to
+    refuse it. ``check`` also runs after a SHA-256 check when given.
 
     Returns
     -------
@@ -134,7 +226,12 @@ def download(remote: RemoteFileMetadata, folder: Path, *, verbose: bool = False)
                 _copy_with_progress(response, out, total, remote.filename, verbose)
             out.flush()
             os.fsync(out.fileno())
-        verify_checksum(tmp, remote, shown_as=dest)
+        if remote.sha256 is not None:
+            verify_checksum(tmp, remote, shown_as=dest)
+        elif check is None:
+            raise ValueError(f"{remote.url} has no known SHA-256 and no other check")
+        if check is not None:
+            check(tmp, dest)
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)

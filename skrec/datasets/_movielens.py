@@ -11,7 +11,14 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
-from skrec.datasets._base import RemoteFileMetadata, fetch_archive, get_data_home
+from skrec.datasets._base import (
+    KnownFile,
+    RemoteFileMetadata,
+    check_known_file,
+    fetch_archive,
+    get_data_home,
+    read_data_file,
+)
 
 __all__ = ["load_movielens"]
 
@@ -50,6 +57,34 @@ _LAYOUT: dict[str, tuple[str, tuple[str, ...]]] = {
     "latest-small": ("ml-latest-small", ("ratings.csv", "movies.csv")),
 }
 
+# What the files of each archive hold; a local copy is checked against this before
+# it is read. ml-100k: the members' SHA-256 as listed beside the archive's by the
+# projects that pin it, equal to the copies in ../shared/data. ml-1m and
+# ml-latest-small (2018-09 release): the line counts of their README (1,000,209
+# ratings of 3,883 movies; 100,836 ratings, 9,742 movies and 3,683 tags, each
+# .csv with a header line), no member hash being known here. Optional files
+# (u.genre, tags.csv) are checked when present.
+FILES: dict[str, dict[str, KnownFile]] = {
+    "100k": {
+        "u.data": KnownFile(
+            100_000, "06416e597f82b7342361e41163890c81036900f418ad91315590814211dca490"
+        ),
+        "u.item": KnownFile(
+            1_682, "553841ebc7de3a0fd0d6b62a204ea30c1e651aacfb2814c7a6584ac52f2c5701"
+        ),
+        "u.genre": KnownFile(
+            20, "9757e0d3e6b298159a80dd48eaf938114690e911e39af97a76949ef1663610bb"
+        ),
+    },
+    "1m": {"ratings.dat": KnownFile(1_000_209), "movies.dat": KnownFile(3_883)},
+    "latest-small": {
+        "ratings.csv": KnownFile(100_837),
+        "movies.csv": KnownFile(9_743),
+        "tags.csv": KnownFile(3_684),
+    },
+}
+_OPTIONAL = {"100k": ("u.genre",), "1m": (), "latest-small": ("tags.csv",)}
+
 # The 19 genre flags of u.item, in column order; u.genre overrides when present.
 _GENRES_100K = (
     "unknown Action Adventure Animation Children's Comedy Crime Documentary Drama Fantasy "
@@ -77,6 +112,13 @@ def load_movielens(
     table of known values, and it is extracted. A corrupt or truncated archive
     is deleted and reported with :class:`~skrec.datasets.ChecksumError`; it is
     never read.
+
+    A local copy is checked before it is parsed: the ml-100k files against
+    their known SHA-256, the ml-1m and ml-latest-small files against their
+    known line counts (no hash of theirs is known). A file that fails, an
+    empty, binary or garbled file, ratings out of range, or a catalogue
+    (``u.item``, ``movies.dat``, ``movies.csv``) that lacks movies the ratings
+    use raise a ``ValueError`` naming the file; the file is left in place.
 
     Parameters
     ----------
@@ -117,7 +159,9 @@ def load_movielens(
     Raises
     ------
     ValueError
-        If ``variant`` is not one of the supported names.
+        If ``variant`` is not one of the supported names, or a local file is
+        not the known file (truncated, damaged, another release) or cannot be
+        parsed; the message names the file.
     FileNotFoundError
         If there is no local copy and ``download=False``.
     ChecksumError
@@ -169,7 +213,9 @@ def load_movielens(
         if missing:
             raise OSError(f"{remote.filename} was extracted but {folder} lacks {missing}.")
 
-    ratings, items = _READERS[variant](folder)
+    files = _read_files(variant, folder)
+    ratings, items = _READERS[variant](folder, files)
+    _check_tables(variant, folder, ratings, items)
     X = pd.DataFrame(
         {
             "user": ratings["user"].to_numpy(np.int64),
@@ -188,23 +234,80 @@ def load_movielens(
     )
 
 
-def _read_100k(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    ratings = pd.read_csv(
+def _read_files(variant: str, folder: Path) -> dict[str, bytes]:
+    """The checked bytes of the files the reader of ``variant`` needs (and optional ones)."""
+    remedy = (
+        f"Delete {folder} and call load_movielens({variant!r}) to download a fresh copy of "
+        f"{ARCHIVES[variant].url}."
+    )
+    files = {}
+    for name, known in FILES[variant].items():
+        path = folder / name
+        if name in _OPTIONAL[variant] and not path.is_file():
+            continue
+        what = f"the {_TITLES[variant]} file {name}"
+        data = read_data_file(path, what)
+        check_known_file(data, path, known, what=what, remedy=remedy)
+        files[name] = data
+    return files
+
+
+def _read_csv(
+    path: Path, data: bytes, what: str, *, same_width: bool = False, **kwargs
+) -> pd.DataFrame:
+    """``pandas.read_csv`` of ``data``; a parse error becomes a ValueError naming ``path``.
+
+    Missing fields are an error. Text columns read with ``keep_default_na=False``
+    would fill a short row with empty strings, so ``same_width=True`` first
+    checks that every row has as many fields as the first.
+    """
+    if same_width:
+        sep = kwargs.get("sep", ",")
+        quoting = kwargs.get("quoting", csv.QUOTE_MINIMAL)
+        text = data.decode(kwargs.get("encoding", "utf-8"), errors="replace")
+        widths = [len(row) for row in csv.reader(io.StringIO(text), delimiter=sep, quoting=quoting)]
+        widths = [w for w in widths if w]  # blank lines
+        short = [i for i, w in enumerate(widths) if w != widths[0]]
+        if short:
+            raise ValueError(
+                f"{path} could not be read as {what}: row {short[0] + 1} has "
+                f"{widths[short[0]]} fields, the first row {widths[0]} ({len(short):,} such rows)."
+            )
+    try:
+        table = pd.read_csv(io.BytesIO(data), **kwargs)
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise ValueError(f"{path} could not be read as {what}: {exc}") from exc
+    if table.isna().to_numpy().any():
+        row = int(np.flatnonzero(table.isna().to_numpy().any(axis=1))[0])
+        raise ValueError(f"{path} could not be read as {what}: row {row + 1} has missing fields.")
+    return table
+
+
+def _read_100k(folder: Path, files: dict[str, bytes]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    ratings = _read_csv(
         folder / "u.data",
+        files["u.data"],
+        "tab-separated 'user item rating timestamp' integers",
         sep="\t",
         header=None,
         names=["user", "item", "rating", "timestamp"],
         dtype=np.int64,
     )
-    genre_file = folder / "u.genre"
     names = list(_GENRES_100K)
-    if genre_file.is_file():
+    if "u.genre" in files:
         table = pd.read_csv(
-            genre_file, sep="|", header=None, names=["name", "index"], encoding="latin-1"
+            io.BytesIO(files["u.genre"]),
+            sep="|",
+            header=None,
+            names=["name", "index"],
+            encoding="latin-1",
         ).dropna()
         names = table.sort_values("index")["name"].astype(str).tolist()
-    raw = pd.read_csv(
+    raw = _read_csv(
         folder / "u.item",
+        files["u.item"],
+        "the '|'-separated movie catalogue",
+        same_width=True,
         sep="|",
         header=None,
         encoding="latin-1",
@@ -221,17 +324,30 @@ def _read_100k(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     flags = raw.iloc[:, 5:].to_numpy() == "1"
     genres = [[names[j] for j in np.flatnonzero(row)] for row in flags]
     items = pd.DataFrame(
-        {"item": raw[0].astype(np.int64), "title": raw[1].str.strip(), "genres": genres}
+        {
+            "item": _integer_ids(raw[0], folder / "u.item"),
+            "title": raw[1].str.strip(),
+            "genres": genres,
+        }
     )
     return ratings, items
 
 
-def _read_double_colon(path: Path, names: list[str], dtype) -> pd.DataFrame:
+def _integer_ids(column: pd.Series, path: Path) -> np.ndarray:
+    try:
+        return column.astype(np.int64).to_numpy()
+    except ValueError as exc:
+        raise ValueError(f"{path}: the first column must hold integer movie ids ({exc}).") from exc
+
+
+def _read_double_colon(path: Path, data: bytes, names: list[str], dtype, what: str) -> pd.DataFrame:
     # '::' needs pandas' slow python engine; a tab never occurs in these files, so
     # swapping the separator keeps the fast C parser.
-    text = path.read_bytes().replace(b"::", b"\t")
-    return pd.read_csv(
-        io.BytesIO(text),
+    return _read_csv(
+        path,
+        data.replace(b"::", b"\t"),
+        what,
+        same_width=True,
         sep="\t",
         header=None,
         names=names,
@@ -242,14 +358,24 @@ def _read_double_colon(path: Path, names: list[str], dtype) -> pd.DataFrame:
     )
 
 
-def _read_1m(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _read_1m(folder: Path, files: dict[str, bytes]) -> tuple[pd.DataFrame, pd.DataFrame]:
     ratings = _read_double_colon(
-        folder / "ratings.dat", ["user", "item", "rating", "timestamp"], np.int64
+        folder / "ratings.dat",
+        files["ratings.dat"],
+        ["user", "item", "rating", "timestamp"],
+        np.int64,
+        "'user::item::rating::timestamp' integers",
     )
-    movies = _read_double_colon(folder / "movies.dat", ["item", "title", "genres"], str)
+    movies = _read_double_colon(
+        folder / "movies.dat",
+        files["movies.dat"],
+        ["item", "title", "genres"],
+        str,
+        "the 'item::title::genres' movie catalogue",
+    )
     items = pd.DataFrame(
         {
-            "item": movies["item"].astype(np.int64),
+            "item": _integer_ids(movies["item"], folder / "movies.dat"),
             "title": movies["title"].str.strip(),
             "genres": _split_genres(movies["genres"]),
         }
@@ -257,12 +383,21 @@ def _read_1m(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return ratings, items
 
 
-def _read_latest_small(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    ratings = pd.read_csv(
+def _read_latest_small(folder: Path, files: dict[str, bytes]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    ratings = _read_csv(
         folder / "ratings.csv",
+        files["ratings.csv"],
+        "the 'userId,movieId,rating,timestamp' ratings",
         dtype={"userId": np.int64, "movieId": np.int64, "rating": np.float64},
     ).rename(columns={"userId": "user", "movieId": "item"})
-    movies = pd.read_csv(folder / "movies.csv", dtype={"movieId": np.int64}, keep_default_na=False)
+    movies = _read_csv(
+        folder / "movies.csv",
+        files["movies.csv"],
+        "the 'movieId,title,genres' movie catalogue",
+        same_width=True,
+        dtype={"movieId": np.int64},
+        keep_default_na=False,
+    )
     items = pd.DataFrame(
         {
             "item": movies["movieId"].to_numpy(np.int64),
@@ -270,10 +405,16 @@ def _read_latest_small(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
             "genres": _split_genres(movies["genres"]),
         }
     )
-    tags_file = folder / "tags.csv"
     tags: dict[int, list[str]] = {}
-    if tags_file.is_file():
-        table = pd.read_csv(tags_file, dtype={"movieId": np.int64}, keep_default_na=False)
+    if "tags.csv" in files:
+        table = _read_csv(
+            folder / "tags.csv",
+            files["tags.csv"],
+            "the 'userId,movieId,tag,timestamp' tags",
+            same_width=True,
+            dtype={"movieId": np.int64},
+            keep_default_na=False,
+        )
         for item, tag in zip(table["movieId"].tolist(), table["tag"].astype(str).tolist()):
             tag = tag.strip()
             if not tag:
@@ -283,6 +424,40 @@ def _read_latest_small(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                 seen.append(tag)
     items["tags"] = [tags.get(item, []) for item in items["item"].tolist()]
     return ratings, items
+
+
+def _check_tables(variant: str, folder: Path, ratings: pd.DataFrame, items: pd.DataFrame):
+    """Refuse columns of the wrong type, ratings out of range and an incomplete catalogue."""
+    ratings_name, catalogue_name = _LAYOUT[variant][1]
+    path = folder / ratings_name
+    expected = ["user", "item", "rating", "timestamp"]
+    if sorted(ratings.columns) != sorted(expected):
+        raise ValueError(f"{path} has columns {list(ratings.columns)}, expected {expected}.")
+    for column in ("user", "item", "timestamp"):
+        if not pd.api.types.is_integer_dtype(ratings[column]):
+            raise ValueError(f"{path}: the {column} column must hold integers.")
+    low, high = (0.5, 5.0) if variant == "latest-small" else (1.0, 5.0)
+    bad = ~ratings["rating"].between(low, high)
+    if bad.any():
+        rows = np.flatnonzero(bad.to_numpy())
+        raise ValueError(
+            f"{path}: ratings must lie in [{low:g}, {high:g}]; row {rows[0] + 1} has "
+            f"{ratings['rating'].iloc[rows[0]]!r} ({len(rows):,} such rows). Is the file garbled?"
+        )
+    catalogue = folder / catalogue_name
+    duplicated = items["item"][items["item"].duplicated()].unique()
+    if len(duplicated):
+        raise ValueError(
+            f"{catalogue} lists movie ids more than once: {duplicated[:5].tolist()}"
+            f"{' and more' if len(duplicated) > 5 else ''}."
+        )
+    missing = np.setdiff1d(ratings["item"].unique(), items["item"].to_numpy())
+    if len(missing):
+        raise ValueError(
+            f"{catalogue} lacks {len(missing):,} movies that {ratings_name} rates, e.g. "
+            f"{missing[:5].tolist()}: the catalogue is incomplete or does not belong to "
+            f"these ratings."
+        )
 
 
 def _split_genres(column: pd.Series) -> list[list[str]]:

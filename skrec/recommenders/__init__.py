@@ -1,7 +1,8 @@
 """Recommender estimators, and the registry that finds them by name.
 
-``TransformerRecommender`` and ``SentenceTransformerRecommender`` load lazily:
-importing this package never imports torch or sentence-transformers.
+``TransformerRecommender``, ``SentenceTransformerRecommender`` and
+``SparkALSRecommender`` load lazily: importing this package never imports
+torch, sentence-transformers or pyspark.
 
 Every recommender is also available by name through :func:`get` (the exported
 classes as ``"als"``, ``"ease"``, ``"popularity"``, ``"transformer"``, ...,
@@ -14,8 +15,12 @@ import importlib
 
 from skrec.recommenders._als import ALSRecommender
 from skrec.recommenders._base import BaseRecommender
+from skrec.recommenders._bpr import BPRRecommender
 from skrec.recommenders._ease import EASERecommender
 from skrec.recommenders._ids import PreviousFit
+from skrec.recommenders._item_knn import ItemKNNRecommender
+from skrec.recommenders._lmf import LMFRecommender
+from skrec.recommenders._multvae import MultVAERecommender
 from skrec.recommenders._popularity import PopularityRecommender
 from skrec.recommenders._registry import add_builtins, registry
 
@@ -23,6 +28,7 @@ _LAZY = {
     "TransformerRecommender": "skrec.recommenders._transformer",
     "SentenceTransformerRecommender": "skrec.recommenders._sentence",
     "HybridRecommender": "skrec.recommenders._hybrid",
+    "SparkALSRecommender": "skrec.recommenders._spark_als",
 }
 
 __all__ = [
@@ -31,12 +37,17 @@ __all__ = [
     "refresh",
     "register",
     "ALSRecommender",
+    "BPRRecommender",
     "BaseRecommender",
     "EASERecommender",
     "HybridRecommender",
+    "ItemKNNRecommender",
+    "LMFRecommender",
+    "MultVAERecommender",
     "PopularityRecommender",
     "PreviousFit",
     "SentenceTransformerRecommender",
+    "SparkALSRecommender",
     "TransformerRecommender",
 ]
 
