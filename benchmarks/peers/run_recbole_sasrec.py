@@ -1,4 +1,4 @@
-"""RecBole's SASRec runner for bench_recbole.py: JSON requests on stdin, JSON replies on stdout (see README.md).
+"""RecBole's SASRec runner for bench_recbole.py: JSON requests on stdin, replies on stdout.
 
 Runs inside ``benchmarks/peers/.venv-recbole`` (made by ``make_env.sh recbole``),
 never in skrec's environment, and imports nothing from skrec. ``--check``

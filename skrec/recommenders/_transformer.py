@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import sys
 import warnings
 from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -44,6 +46,22 @@ _DEFAULT_SHARED_NEGATIVES = 256
 # batch_size="auto": about this many steps per epoch, within these batch sizes.
 _AUTO_STEPS = 32
 _AUTO_BATCH = (32, 256)
+
+
+def _caller_stacklevel() -> int:
+    """``stacklevel`` for a warning raised by the calling function, pointing at the
+    first frame outside skrec, scikit-learn and skorch (the user's call of ``fit``),
+    however many wrappers lie between."""
+    import sklearn
+    import skorch
+
+    import skrec
+
+    inside = tuple(str(Path(m.__file__).resolve().parent) for m in (skrec, sklearn, skorch))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(inside):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class TransformerRecommender(BaseRecommender):
@@ -452,7 +470,7 @@ class TransformerRecommender(BaseRecommender):
                 "No user has two or more positive interactions, so there is no next item "
                 "to learn from: TransformerRecommender keeps its initial weights.",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=_caller_stacklevel(),
             )
         self.batch_size_ = self._resolve_batch_size(len(train))
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
@@ -545,7 +563,7 @@ class TransformerRecommender(BaseRecommender):
                 "precision='mixed' on a CPU without native bfloat16 instructions: torch "
                 "emulates them, which is slower than float32 here; use precision='float32'",
                 UserWarning,
-                stacklevel=8,  # the caller of fit
+                stacklevel=_caller_stacklevel(),
             )
         return "bf16"
 
