@@ -79,7 +79,9 @@ def extra_args(parser) -> None:
     parser.add_argument("--max-len", type=int, default=50)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--loss", default="softmax", choices=["softmax", "bce"])
+    parser.add_argument(
+        "--loss", default="softmax", choices=["softmax", "sampled_softmax", "gbce", "bce"]
+    )
     parser.add_argument("--device", default="auto")
     parser.add_argument("--max-users", type=int, default=None, help="random subsample of users")
     parser.add_argument("--data-home", default=None, help="default: $SKREC_DATA")

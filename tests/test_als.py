@@ -132,3 +132,22 @@ def test_bad_parameters_are_rejected(param, value):
 def test_sparse_input_rejected_with_hint():
     with pytest.raises(TypeError, match="interaction table"):
         ALSRecommender().fit(sp.random(5, 5, density=0.5, format="csr"))
+
+
+@pytest.mark.cuda
+def test_gpu_fit_recovers_the_clusters_as_the_cpu_fit_does(X_clustered):
+    import implicit.gpu
+
+    if not implicit.gpu.HAS_CUDA:
+        pytest.skip("the installed implicit has no CUDA support")
+    params = dict(factors=8, iterations=15, random_state=0)
+    gpu = ALSRecommender(**params, use_gpu=True).fit(X_clustered)
+    cpu = ALSRecommender(**params, use_gpu=False).fit(X_clustered)
+    assert gpu.user_factors_.shape == cpu.user_factors_.shape
+    users = np.unique(X_clustered[:, 0])
+    cluster = {u: int(u[1:]) % 4 for u in users}
+    for est in (gpu, cpu):
+        ids, scores = est.recommend(users, n=3, exclude_seen=False)
+        assert np.isfinite(scores).all()
+        same = [int(i[1:]) % 4 == cluster[u] for u, row in zip(users, ids) for i in row]
+        assert np.mean(same) > 0.9

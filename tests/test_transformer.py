@@ -328,7 +328,7 @@ def test_no_sequence_to_learn_from_warns():
 def test_clone_and_get_params():
     est = TransformerRecommender(embedding_dim=8, pretrain="mlm", callbacks=[Record()])
     params = est.get_params()
-    assert params["embedding_dim"] == 8 and params["loss"] == "softmax"
+    assert params["embedding_dim"] == 8 and params["loss"] == "sampled_softmax"
     assert params["contrastive_augmenters"] == ("crop", "mask", "reorder")
     twin = clone(est)
     assert twin.get_params()["pretrain"] == "mlm" and twin is not est

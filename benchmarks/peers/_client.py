@@ -42,8 +42,12 @@ class PeerError(RuntimeError):
     """The peer answered a request with an error (its traceback is in the message)."""
 
 
+#: Runners that share another peer's virtual environment.
+SHARED_ENV = {"recbole_sasrec": "recbole"}
+
+
 def peer_python(name: str) -> Path:
-    return HERE / f".venv-{name}" / "bin" / "python"
+    return HERE / f".venv-{SHARED_ENV.get(name, name)}" / "bin" / "python"
 
 
 def available(name: str) -> bool:

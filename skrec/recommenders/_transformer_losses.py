@@ -1,0 +1,143 @@
+"""Next-item losses of :class:`~skrec.recommenders.TransformerRecommender`.
+
+Each function takes the hidden states at the target positions of a batch
+(``hidden``, shape ``(n, d)``), their zero-based target items (``target``,
+shape ``(n,)``) and the item table (``table``, shape ``(n_items, d)``), and
+returns one loss per position; :func:`reduce_positions` turns those into the
+batch loss (a plain or ``sample_weight``-weighted mean).
+
+* :func:`full_softmax` -- cross-entropy over every item: ``n x n_items``
+  logits per batch, exact, and the cost that grows with the catalogue.
+* :func:`sampled_bce` -- SASRec's binary cross-entropy of the target against
+  its own sampled negatives.
+* :func:`sampled_softmax` -- cross-entropy over the target, ``k`` negatives
+  shared by the whole batch and the batch's own targets (in-batch negatives),
+  every logit corrected by ``-log Q`` (the expected number of times the item
+  is among the candidates), so the sampled softmax estimates the full one
+  whatever the sampling distribution.
+* :func:`gbce` -- gSASRec's generalised binary cross-entropy (Petrov &
+  Macdonald, 2023) over ``k`` shared negatives.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "full_softmax",
+    "gbce",
+    "gbce_beta",
+    "log_expected_counts",
+    "reduce_positions",
+    "sampled_bce",
+    "sampled_softmax",
+]
+
+
+def _wide(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in float32 when it is a half-precision tensor (autocast), else unchanged."""
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
+def reduce_positions(per_position: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    """Mean of the per-position losses, weighted by ``weight`` (``sample_weight``) when given."""
+    per_position = _wide(per_position)
+    if weight is None:
+        return per_position.mean()
+    return (per_position * weight).sum() / weight.sum()
+
+
+def full_softmax(hidden, target, table) -> torch.Tensor:
+    """Cross-entropy of ``target`` over all items, one value per position."""
+    return F.cross_entropy(hidden @ table.T, target, reduction="none")
+
+
+def sampled_bce(hidden, target, table, negatives) -> torch.Tensor:
+    """SASRec's loss: BCE of the target (label 1) and of ``negatives[p]`` (label 0), summed.
+
+    ``negatives`` has shape ``(n, k)``: each position has its own draws, which
+    are not filtered against the target.
+    """
+    positive = (hidden * table[target]).sum(-1, keepdim=True)
+    negative = torch.einsum("nd,nkd->nk", hidden, table[negatives])
+    return F.softplus(-positive).squeeze(1) + F.softplus(negative).sum(1)
+
+
+def log_expected_counts(
+    n_negatives: int, sampling_p: torch.Tensor, n_targets: int, target_p: torch.Tensor | None
+) -> torch.Tensor:
+    """``log Q`` of every item: its expected count among a batch's candidates.
+
+    The candidates are ``n_negatives`` draws from ``sampling_p`` and, when
+    ``target_p`` is given, the batch's ``n_targets`` targets, taken as draws
+    from ``target_p`` (the training items' popularity).
+    """
+    expected = n_negatives * sampling_p
+    if target_p is not None:
+        expected = expected + n_targets * target_p
+    return torch.log(expected)
+
+
+def sampled_softmax(
+    hidden, target, table, negatives, log_q, *, in_batch: bool = True
+) -> torch.Tensor:
+    """Sampled softmax with shared and in-batch negatives and the logQ correction.
+
+    Parameters
+    ----------
+    hidden : Tensor of shape (n, d)
+    target : LongTensor of shape (n,)
+        Zero-based target items.
+    table : Tensor of shape (n_items, d)
+    negatives : LongTensor of shape (k,)
+        Sampled items shared by every position of the batch.
+    log_q : Tensor of shape (n_items,)
+        Log of each item's expected count among the candidates
+        (:func:`log_expected_counts`).
+    in_batch : bool, default=True
+        Also use the batch's targets as candidates.
+
+    Returns
+    -------
+    Tensor of shape (n,)
+        ``-log softmax`` of the target among the candidates, each logit
+        ``s`` replaced by ``s - log_q``; a candidate equal to the position's
+        own target (an accidental hit) is left out. With every item drawn
+        once as a negative and no in-batch candidates, ``log_q`` is a
+        constant and the loss equals :func:`full_softmax`.
+    """
+    candidates = torch.cat([negatives, target]) if in_batch else negatives
+    # Duplicates merge into one column carrying log(count): the same sum of exp.
+    candidates, counts = torch.unique(candidates, return_counts=True)
+    negative = hidden @ table[candidates].T + (counts.log() - log_q[candidates]).to(hidden.dtype)
+    negative = negative.masked_fill(candidates[None, :] == target[:, None], float("-inf"))
+    positive = (hidden * table[target]).sum(-1) - log_q[target].to(hidden.dtype)
+    logits = _wide(torch.cat([positive[:, None], negative], dim=1))
+    return torch.logsumexp(logits, dim=1) - logits[:, 0]
+
+
+def gbce_beta(n_negatives: int, n_items: int, t: float) -> float:
+    """gSASRec's ``beta = alpha * (t * (1 - 1/alpha) + 1/alpha)``, ``alpha = k / (n_items - 1)``.
+
+    ``t = 0`` gives ``beta = 1`` (plain BCE); ``t = 1`` gives ``beta = alpha``,
+    the exponent that makes the sigmoid of a score the probability the full
+    softmax would assign.
+    """
+    alpha = min(1.0, n_negatives / max(n_items - 1, 1))
+    return alpha * (t * (1.0 - 1.0 / alpha) + 1.0 / alpha)
+
+
+def gbce(hidden, target, table, negatives, beta: float) -> torch.Tensor:
+    """Generalised BCE: ``-(beta log s(pos) + sum log(1 - s(neg))) / (k + 1)`` per position.
+
+    ``negatives`` (shape ``(k,)``) are shared by every position; a negative
+    equal to the position's target is left out (and the mean still divides by
+    ``k + 1``, as gSASRec's). With ``beta = 1`` this is the binary
+    cross-entropy of the target against the negatives, averaged over the
+    ``k + 1`` terms.
+    """
+    positive = _wide((hidden * table[target]).sum(-1))
+    negative = _wide(hidden @ table[negatives].T)
+    negative_loss = F.softplus(negative).masked_fill(negatives[None, :] == target[:, None], 0.0)
+    return (beta * F.softplus(-positive) + negative_loss.sum(1)) / (len(negatives) + 1)
