@@ -40,13 +40,14 @@ import json
 import math
 import os
 import pickle
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _child import label, size
+from _child import run_child as _run_child
 from _harness import median, parse_args, write_results
 
 PARAMS = dict(factors=64, regularization=0.05, alpha=1.0, iterations=15)
@@ -209,30 +210,8 @@ def child(lib: str, step: str, folder: Path) -> dict:
         return {**cost, "ndcg10": ndcg}
 
 
-def run_child(*args) -> dict:
-    """Run ``child``/``prepare`` in a fresh interpreter and return its JSON answer."""
-    env = {**os.environ, **CHILD_ENV}
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"child {args} failed:\n{out.stderr[-4000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-# --------------------------------------------------------------------- main
-def size(text: str) -> int:
-    """``200k``, ``5M``, ``20M`` or a plain number of interactions."""
-    text = text.strip().lower().replace("_", "")
-    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
-    return int(float(text.rstrip("km")) * scale)
-
-
-def label(n: int) -> str:
-    return f"{n / 1e6:g}M" if n >= 1_000_000 else f"{n / 1e3:g}k"
+def run_child(*args) -> object:
+    return _run_child(__file__, *args, env=CHILD_ENV)
 
 
 def available_gib() -> float:

@@ -38,13 +38,14 @@ import argparse
 import gc
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from _child import label, size
+from _child import run_child as _run_child
 from _harness import markdown_table, parse_args, write_results
 
 PARAMS = dict(factors=64, regularization=0.05, alpha=1.0, iterations=15)
@@ -312,27 +313,7 @@ def _spread_row(estimator, parametrization, scores, **extra) -> dict:
 
 
 def run_child(*args) -> object:
-    env = {**os.environ, **CHILD_ENV}
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"child {args} failed:\n{out.stderr[-4000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-# --------------------------------------------------------------------- main
-def size(text: str) -> int:
-    text = text.strip().lower().replace("_", "")
-    scale = {"k": 1_000, "m": 1_000_000}.get(text[-1:], 1)
-    return int(float(text.rstrip("km")) * scale)
-
-
-def label(n: int) -> str:
-    return f"{n / 1e6:g}M" if n >= 1_000_000 else f"{n / 1e3:g}k"
+    return _run_child(__file__, *args, env=CHILD_ENV)
 
 
 def main() -> None:
