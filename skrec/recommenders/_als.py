@@ -7,6 +7,7 @@ from numbers import Integral, Real
 import numpy as np
 
 from skrec.recommenders._base import BaseRecommender
+from skrec.recommenders._implicit_mf import implicit_seed, use_gpu
 from skrec.utils._optional import import_optional
 from skrec.utils._sklearn_compat import Interval, StrOptions
 from skrec.utils._threads import blas_limit, effective_n_jobs
@@ -139,27 +140,9 @@ class ALSRecommender(BaseRecommender):
         self.augmenter = augmenter
         self.handle_unknown = handle_unknown
 
-    def _gpu(self) -> bool:
-        gpu = import_optional("implicit.gpu", "ALSRecommender")
-        if self.use_gpu == "auto":
-            return bool(gpu.HAS_CUDA)
-        if self.use_gpu and not gpu.HAS_CUDA:
-            raise ValueError(
-                "use_gpu=True but the installed implicit was built without CUDA; "
-                "use use_gpu='auto' or False, or install implicit with CUDA support"
-            )
-        return bool(self.use_gpu)
-
-    def _seed(self):
-        # implicit accepts ints and Generators; its RandomState branch is broken
-        # in 0.7, so draw a seed from a RandomState ourselves.
-        if isinstance(self.random_state, np.random.RandomState):
-            return int(self.random_state.randint(np.iinfo(np.int32).max))
-        return self.random_state
-
     def _fit_model(self, R, data, previous) -> None:
         cpu_als = import_optional("implicit.cpu.als", "ALSRecommender")
-        seed = self._seed()
+        seed = implicit_seed(self.random_state)
         # implicit's own advice: BLAS threads fight with its thread pool.
         with blas_limit(1):
             self._fit_implicit(cpu_als, R, seed, previous)
@@ -184,7 +167,7 @@ class ALSRecommender(BaseRecommender):
             model.item_factors = _carry_over(
                 self.item_factors_, previous.items_, self._item_index, rng
             )
-        if self._gpu():
+        if use_gpu(self.use_gpu, "ALSRecommender"):
             model = model.to_gpu()
         model.fit(R, show_progress=bool(self.verbose))
         if not isinstance(model, cpu_als.AlternatingLeastSquares):

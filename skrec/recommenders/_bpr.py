@@ -5,7 +5,6 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils.validation import check_random_state
 
 from skrec.recommenders._implicit_mf import (
     ImplicitFactorModel,
@@ -14,6 +13,7 @@ from skrec.recommenders._implicit_mf import (
     use_gpu,
 )
 from skrec.utils._optional import import_optional
+from skrec.utils._random import draw_seed
 from skrec.utils._sklearn_compat import Interval, StrOptions
 from skrec.utils._threads import blas_limit, effective_n_jobs
 
@@ -198,7 +198,7 @@ class BPRRecommender(ImplicitFactorModel):
             )
         from skrec.recommenders._bpr_training import train_bpr
 
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = draw_seed(self.random_state)
         self.model_ = None
         self.user_factors_, self.item_factors_ = train_bpr(
             P,

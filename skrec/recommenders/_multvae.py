@@ -10,11 +10,12 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils.validation import check_random_state
 
 from skrec.recommenders._base import BaseRecommender
 from skrec.recommenders._implicit_mf import positive_part
+from skrec.utils._device import resolve_torch_device
 from skrec.utils._optional import import_optional
+from skrec.utils._random import draw_seed
 from skrec.utils._sklearn_compat import Interval, StrOptions
 from skrec.utils._threads import effective_n_jobs, torch_threads
 
@@ -165,20 +166,7 @@ class MultVAERecommender(BaseRecommender):
         self.handle_unknown = handle_unknown
 
     def _resolve_device(self, torch) -> str:
-        cuda = torch.cuda.is_available()
-        if self.device == "auto":
-            return "cuda" if cuda else "cpu"
-        if self.device == "cpu":
-            return "cpu"
-        if self.device == "cuda" or self.device.startswith("cuda:"):
-            if not cuda:
-                raise ValueError(
-                    f"device={self.device!r} but torch {torch.__version__} cannot use CUDA on "
-                    "this machine (torch.cuda.is_available() is False); use device='auto' or "
-                    "'cpu', or install a CUDA build of torch"
-                )
-            return self.device
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+        return resolve_torch_device(self.device, torch)
 
     def _fit_model(self, R, data, previous) -> None:
         torch = import_optional("torch", "MultVAERecommender")
@@ -186,7 +174,7 @@ class MultVAERecommender(BaseRecommender):
 
         X = positive_part(R)
         device = self._resolve_device(torch)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = draw_seed(self.random_state)
         with torch_threads(effective_n_jobs(self.n_jobs)):
             self.weights_, self.loss_curve_ = train_multvae(
                 X,

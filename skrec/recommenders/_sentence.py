@@ -16,6 +16,7 @@ from skrec.recommenders._base import BaseRecommender
 from skrec.recommenders._calibration import fit_platt, sigmoid
 from skrec.recommenders._fine_tune import SCALE, co_occurrence_pairs, fine_tune, fine_tune_identity
 from skrec.utils._embedding_cache import EmbeddingCache, model_identity, resolve_cache
+from skrec.utils._random import draw_seed
 from skrec.utils._sklearn_compat import Interval, StrOptions
 from skrec.utils._threads import blas_limit, effective_n_jobs, torch_threads
 from skrec.utils.validation import interaction_matrix, item_text_ids, item_texts, signed_weights
@@ -322,7 +323,7 @@ class SentenceTransformerRecommender(BaseRecommender):
 
     def _fine_tuned_embeddings(self, R, texts: list[str], cache, frozen) -> np.ndarray:
         """Fine-tuned embeddings (from ``cache`` when there) beside the weighted frozen ones."""
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = draw_seed(self.random_state)
         pairs = co_occurrence_pairs(R, self.fine_tune_epochs, np.random.default_rng(seed))
         if not len(pairs[0][0]):
             warnings.warn(

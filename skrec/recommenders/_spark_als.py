@@ -7,7 +7,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.validation import check_is_fitted, check_random_state
+from sklearn.utils.validation import check_is_fitted
 
 from skrec.recommenders._base import BaseRecommender
 from skrec.recommenders._ids import check_unknown
@@ -35,6 +35,7 @@ from skrec.recommenders._spark_serving import (
     spark_type,
     user_rows,
 )
+from skrec.utils._random import draw_seed
 from skrec.utils._sklearn_compat import HasMethods, Interval, Options, StrOptions, fit_context
 from skrec.utils._threads import blas_limit
 from skrec.utils.validation import check_ids
@@ -292,7 +293,7 @@ class SparkALSRecommender(BaseRecommender):
     def _seed(self) -> int:
         if isinstance(self.random_state, Integral) and not isinstance(self.random_state, bool):
             return int(self.random_state)
-        return int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        return draw_seed(self.random_state)
 
     def _release_spark(self) -> None:
         release = self.__dict__.pop("_release", None)

@@ -13,12 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.utils.validation import check_is_fitted, check_random_state
+from sklearn.utils.validation import check_is_fitted
 
 from skrec.recommenders._base import BaseRecommender
 from skrec.recommenders._sentence import _DEFAULT_MODEL as _DEFAULT_TEXT_MODEL
+from skrec.utils._device import resolve_torch_device
 from skrec.utils._embedding_cache import EmbeddingCache, resolve_cache
 from skrec.utils._optional import import_optional
+from skrec.utils._random import draw_seed
 from skrec.utils._sklearn_compat import Interval, StrOptions
 from skrec.utils._threads import effective_n_jobs, torch_threads
 from skrec.utils.validation import check_interactions, item_text_ids, item_texts
@@ -373,20 +375,7 @@ class TransformerRecommender(BaseRecommender):
 
     # ------------------------------------------------------------ resolution
     def _resolve_device(self) -> str:
-        cuda = torch.cuda.is_available()
-        if self.device == "auto":
-            return "cuda" if cuda else "cpu"
-        if self.device == "cpu":
-            return "cpu"
-        if self.device == "cuda" or self.device.startswith("cuda:"):
-            if not cuda:
-                raise ValueError(
-                    f"device={self.device!r} but torch {torch.__version__} cannot use CUDA on "
-                    "this machine (torch.cuda.is_available() is False); use device='auto' or "
-                    "'cpu', or install a CUDA build of torch"
-                )
-            return self.device
-        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+        return resolve_torch_device(self.device, torch)
 
     def _view_augmenters(self) -> list:
         if len(self.contrastive_augmenters) == 0:
@@ -540,7 +529,7 @@ class TransformerRecommender(BaseRecommender):
             )
         text_inputs = self._text_inputs(train, n_items, device)
         self.batch_size_ = self._resolve_batch_size(len(train))
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = draw_seed(self.random_state)
         cuda_devices = [torch.device(device).index or 0] if device.startswith("cuda") else []
         with torch.random.fork_rng(devices=cuda_devices):
             torch.manual_seed(seed)
