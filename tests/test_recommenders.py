@@ -118,8 +118,9 @@ def test_fit_without_any_positive_warns(X_clustered):
     X = X_clustered[:, :2]
     with pytest.warns(UserWarning, match="no positive interaction"):
         PopularityRecommender().fit(X, np.zeros(len(X)))
-    with pytest.warns(UserWarning, match="no positive interaction"):
+    with pytest.warns(UserWarning, match="no positive interaction") as record:
         PopularityRecommender().fit(X, sample_weight=np.zeros(len(X)))
+    assert record[0].filename == __file__  # points at the caller of fit, not at skrec
 
 
 def test_sample_weight_with_an_augmenter_is_refused(X_clustered):

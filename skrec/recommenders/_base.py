@@ -38,6 +38,7 @@ from skrec.recommenders._calibration import calibration_pairs, fit_platt, sigmoi
 from skrec.recommenders._ids import PreviousFit, build_indexes, check_unknown
 from skrec.recommenders._topn import block_rows, run_blocks, top_n, user_blocks
 from skrec.utils._sklearn_compat import HasMethods, Interval, StrOptions, fit_context
+from skrec.utils._warnings import user_stacklevel
 from skrec.utils.validation import (
     Interactions,
     check_ids,
@@ -225,7 +226,7 @@ class BaseRecommender(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                 "every weight 0): there is nothing to learn preferences from, and every "
                 "user is ranked by the popularity fallback, which is uniform here",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         del positive, cols
         self._fit_model(R, data, previous)

@@ -45,6 +45,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from skrec.utils._embedding_cache import text_hash
+from skrec.utils._warnings import user_stacklevel
 
 __all__ = [
     "TunedEncoder",
@@ -516,7 +517,7 @@ def _make_encoder(model, texts: list[str], used: np.ndarray, layers: int, device
             "reproduce its embeddings (an unexpected sentence-transformers module layout), "
             "which is slower but correct",
             UserWarning,
-            stacklevel=4,
+            stacklevel=user_stacklevel(),
         )
         return _WholeEncoder(model, texts, device)
     return encoder

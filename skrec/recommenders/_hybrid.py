@@ -24,6 +24,7 @@ from skrec.utils._sklearn_compat import (
     VisualBlock,
     fit_context,
 )
+from skrec.utils._warnings import user_stacklevel
 from skrec.utils.validation import as_id_array
 
 __all__ = ["HybridRecommender"]
@@ -303,7 +304,7 @@ class HybridRecommender(MetaEstimatorMixin, BaseComposition, BaseRecommender):
                 "weights='learn' found no user with two or more positive rows to hold out; "
                 "using equal weights",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=user_stacklevel(),
             )
             return np.ones(len(members))
         train, valid = data.take(~held), data.take(held)

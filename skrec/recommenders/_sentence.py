@@ -19,6 +19,7 @@ from skrec.utils._embedding_cache import EmbeddingCache, model_identity, resolve
 from skrec.utils._random import draw_seed
 from skrec.utils._sklearn_compat import Interval, StrOptions
 from skrec.utils._threads import blas_limit, effective_n_jobs, torch_threads
+from skrec.utils._warnings import user_stacklevel
 from skrec.utils.validation import interaction_matrix, item_text_ids, item_texts, signed_weights
 
 __all__ = ["SentenceTransformerRecommender"]
@@ -330,7 +331,7 @@ class SentenceTransformerRecommender(BaseRecommender):
                 "SentenceTransformerRecommender(fine_tune=True) found no user with two positive "
                 "items, so no pair to fine-tune on: the base model's embeddings are used",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=user_stacklevel(),
             )
             return frozen
         params = {

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import copy
 import os
-import sys
 import warnings
 from collections.abc import Mapping
 from numbers import Integral, Real
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,6 +21,7 @@ from skrec.utils._optional import import_optional
 from skrec.utils._random import draw_seed
 from skrec.utils._sklearn_compat import Interval, StrOptions
 from skrec.utils._threads import effective_n_jobs, torch_threads
+from skrec.utils._warnings import user_stacklevel
 from skrec.utils.validation import check_interactions, item_text_ids, item_texts
 
 torch = import_optional("torch", "TransformerRecommender")
@@ -53,22 +52,6 @@ _DEFAULT_SHARED_NEGATIVES = 256
 # batch_size="auto": about this many steps per epoch, within these batch sizes.
 _AUTO_STEPS = 32
 _AUTO_BATCH = (32, 256)
-
-
-def _caller_stacklevel() -> int:
-    """``stacklevel`` for a warning raised by the calling function, pointing at the
-    first frame outside skrec, scikit-learn and skorch (the user's call of ``fit``),
-    however many wrappers lie between."""
-    import sklearn
-    import skorch
-
-    import skrec
-
-    inside = tuple(str(Path(m.__file__).resolve().parent) for m in (skrec, sklearn, skorch))
-    frame, level = sys._getframe(1), 1
-    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(inside):
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 class TransformerRecommender(BaseRecommender):
@@ -525,7 +508,7 @@ class TransformerRecommender(BaseRecommender):
                 "No user has two or more positive interactions, so there is no next item "
                 "to learn from: TransformerRecommender keeps its initial weights.",
                 UserWarning,
-                stacklevel=_caller_stacklevel(),
+                stacklevel=user_stacklevel(),
             )
         text_inputs = self._text_inputs(train, n_items, device)
         self.batch_size_ = self._resolve_batch_size(len(train))
@@ -622,7 +605,7 @@ class TransformerRecommender(BaseRecommender):
                 "precision='mixed' on a CPU without native bfloat16 instructions: torch "
                 "emulates them, which is slower than float32 here; use precision='float32'",
                 UserWarning,
-                stacklevel=_caller_stacklevel(),
+                stacklevel=user_stacklevel(),
             )
         return "bf16"
 
