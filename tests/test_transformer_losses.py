@@ -106,8 +106,9 @@ def test_gbce_with_t_zero_is_bce():
     negatives = torch.tensor([0, 3, 3, 5])
     beta = losses.gbce_beta(len(negatives), len(table), 0.0)
     got = losses.gbce(hidden, target, table, negatives, beta)
-    positive = (hidden * table[target]).sum(-1)
-    negative = hidden @ table[negatives].T
+    offset = losses.gbce_offset(len(negatives), beta)
+    positive = (hidden * table[target]).sum(-1) + offset
+    negative = hidden @ table[negatives].T + offset
     hit = negatives[None, :] == target[:, None]
     bce = F.binary_cross_entropy_with_logits(positive, torch.ones_like(positive), reduction="none")
     bce = bce + torch.where(
@@ -118,14 +119,34 @@ def test_gbce_with_t_zero_is_bce():
     torch.testing.assert_close(got, bce / (len(negatives) + 1))
     # gBCE (t > 0) lowers the weight of the positive term only.
     gradient = grads(losses.gbce(hidden, target, table, negatives, 0.5), hidden)[0]
+    shift = losses.gbce_offset(len(negatives), 0.5) - offset
     torch.testing.assert_close(
         gradient,
         grads(
-            (0.5 * F.softplus(-positive) + torch.where(hit, 0.0, F.softplus(negative)).sum(1))
+            (
+                0.5 * F.softplus(-(positive + shift))
+                + torch.where(hit, 0.0, F.softplus(negative + shift)).sum(1)
+            )
             / (len(negatives) + 1),
             hidden,
         )[0],
     )
+
+
+@pytest.mark.parametrize("t", [0.0, 0.75, 1.0])
+def test_gbce_starts_where_its_terms_balance(t):
+    # All scores equal (a fresh model's are all near 0): a shift common to every
+    # logit must not lower the loss, or the first epochs only push every score down.
+    n_items, k, n = 1000, 64, 5
+    beta = losses.gbce_beta(k, n_items, t)
+    unit = torch.tensor([1.0, 0.0, 0.0, 0.0])
+    common = torch.zeros((), requires_grad=True)
+    table = torch.zeros(n_items, 4) + common * unit  # every score equals `common`
+    hidden = unit.repeat(n, 1)
+    negatives = torch.arange(100, 100 + k)
+    loss = losses.gbce(hidden, torch.arange(n), table, negatives, beta)
+    (grad,) = torch.autograd.grad(loss.mean(), common)
+    assert abs(float(grad)) < 1e-6
 
 
 def test_reduce_positions_weights():

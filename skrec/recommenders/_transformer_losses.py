@@ -16,10 +16,13 @@ batch loss (a plain or ``sample_weight``-weighted mean).
   is among the candidates), so the sampled softmax estimates the full one
   whatever the sampling distribution.
 * :func:`gbce` -- gSASRec's generalised binary cross-entropy (Petrov &
-  Macdonald, 2023) over ``k`` shared negatives.
+  Macdonald, 2023) over ``k`` shared negatives, its logits shifted to the
+  point where the positive and negative terms balance (:func:`gbce_offset`).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +31,7 @@ __all__ = [
     "full_softmax",
     "gbce",
     "gbce_beta",
+    "gbce_offset",
     "log_expected_counts",
     "reduce_positions",
     "sampled_bce",
@@ -128,16 +132,34 @@ def gbce_beta(n_negatives: int, n_items: int, t: float) -> float:
     return alpha * (t * (1.0 - 1.0 / alpha) + 1.0 / alpha)
 
 
+def gbce_offset(n_negatives: int, beta: float) -> float:
+    """``log(beta / k)``: the logit at which gBCE's positive and negative terms balance.
+
+    With every score equal to ``s``, the loss's derivative in ``s`` is
+    ``k sigmoid(s) - beta (1 - sigmoid(s))``, zero at ``s = log(beta / k)``.
+    :func:`gbce` adds this constant to every logit, so training starts at that
+    balance instead of at ``s = 0``, where ``k`` negatives at ``sigmoid = 0.5``
+    outweigh the positive ``k / beta`` times and the first epochs only push
+    every score down (with the item table shared between input and output,
+    that common push erases what tells the items apart, and validation fell
+    below a random ranking). A constant added to every logit changes no
+    ranking.
+    """
+    return math.log(beta / n_negatives)
+
+
 def gbce(hidden, target, table, negatives, beta: float) -> torch.Tensor:
     """Generalised BCE: ``-(beta log s(pos) + sum log(1 - s(neg))) / (k + 1)`` per position.
 
     ``negatives`` (shape ``(k,)``) are shared by every position; a negative
     equal to the position's target is left out (and the mean still divides by
-    ``k + 1``, as gSASRec's). With ``beta = 1`` this is the binary
-    cross-entropy of the target against the negatives, averaged over the
+    ``k + 1``, as gSASRec's). Every logit is shifted by
+    :func:`gbce_offset`; with ``beta = 1`` this is the binary cross-entropy of
+    the shifted target logit against the shifted negatives, averaged over the
     ``k + 1`` terms.
     """
-    positive = _wide((hidden * table[target]).sum(-1))
-    negative = _wide(hidden @ table[negatives].T)
+    offset = gbce_offset(len(negatives), beta)
+    positive = _wide((hidden * table[target]).sum(-1)) + offset
+    negative = _wide(hidden @ table[negatives].T) + offset
     negative_loss = F.softplus(negative).masked_fill(negatives[None, :] == target[:, None], 0.0)
     return (beta * F.softplus(-positive) + negative_loss.sum(1)) / (len(negatives) + 1)
