@@ -82,6 +82,8 @@ def extra_args(parser) -> None:
     parser.add_argument(
         "--loss", default="softmax", choices=["softmax", "sampled_softmax", "gbce", "bce"]
     )
+    parser.add_argument("--n-negatives", type=int, default=None, help="default: the estimator's")
+    parser.add_argument("--negative-sampler", default="uniform", choices=["uniform", "popularity"])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--max-users", type=int, default=None, help="random subsample of users")
     parser.add_argument("--data-home", default=None, help="default: $SKREC_DATA")
@@ -98,6 +100,8 @@ def transformer(args, pretrain: str | None) -> TransformerRecommender:
         dropout=args.dropout,
         max_len=args.max_len,
         loss=args.loss,
+        n_negatives=args.n_negatives,
+        negative_sampler=args.negative_sampler,
         lr=args.lr,
         batch_size=args.batch_size,
         max_epochs=args.epochs,

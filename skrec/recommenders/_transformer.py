@@ -97,9 +97,10 @@ class TransformerRecommender(BaseRecommender):
         candidates (logQ correction), so that popular items are not
         over-penalised. ``"gbce"``: gSASRec's generalised binary cross-entropy
         (Petrov & Macdonald, 2023) over ``n_negatives`` shared negatives, with
-        calibration ``gbce_t``. ``"bce"``: binary cross-entropy of the next
-        item against ``n_negatives`` sampled items per position (SASRec's
-        original loss).
+        calibration ``gbce_t``, every logit shifted by ``log(beta / k)`` (where
+        the positive and negative terms balance; no ranking changes).
+        ``"bce"``: binary cross-entropy of the next item against
+        ``n_negatives`` sampled items per position (SASRec's original loss).
     n_negatives : int or None, default=None
         Sampled negatives: per batch for ``"sampled_softmax"`` and ``"gbce"``
         (None: 256), per position for ``"bce"`` (None: 1). Unused by
