@@ -149,7 +149,12 @@ def test_mlm_pretraining_changes_weights_before_fine_tuning(X_clustered):
     assert not torch.equal(initial["item_embedding.weight"], pretrained["item_embedding.weight"])
     assert plain.pretrain_history_ is None
     assert len(mlm.pretrain_history_) == 5
-    assert mlm.pretrain_history_[-1, "train_loss"] < mlm.pretrain_history_[0, "train_loss"]
+    # Ten batches in all barely move the loss from a uniform guess over the
+    # items; its level checks the masked positions' normaliser (the expected
+    # number of masked items per row, not the count of a given batch).
+    n_items = len(np.unique(X_clustered[:, 1]))
+    losses = mlm.pretrain_history_[:, "train_loss"]
+    assert np.mean(losses) == pytest.approx(np.log(n_items), rel=0.1)
 
 
 def test_contrastive_views_come_from_the_augmenters(X_clustered):

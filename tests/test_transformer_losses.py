@@ -184,6 +184,50 @@ def test_batches_slice_whole_padded_tensors(monkeypatch):
     assert all(torch.equal(a[0]["seq"], b[0]["seq"]) for a, b in zip(batches, again, strict=True))
 
 
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_position_weighs_the_same_in_every_batch(weighted, monkeypatch):
+    rng = np.random.default_rng(0)
+    X = np.array([(f"u{u}", f"i{u % 30}", t) for u in range(60) for t in range(2)], dtype=object)
+    est = TransformerRecommender(**TINY, dropout=0.0, loss="softmax", max_epochs=1, patience=None)
+    net = est.fit(X).net_
+    # Short sequences over items 1-9, long ones over items 11-30; length buckets
+    # put them in different batches. A stand-in loss: 5 at a target of items
+    # 1-9, 1 at the others (still differentiable in the hidden states).
+    sequences = [
+        rng.integers(1, 10, size=3) if u % 2 else rng.integers(11, 31, size=12) for u in range(64)
+    ]
+    inputs = pad_left([s[:-1] for s in sequences], est.max_len)
+    targets = pad_left([s[1:] for s in sequences], est.max_len)
+    weights = None
+    if weighted:
+        weights = np.where(targets > 0, rng.uniform(0.5, 2.0, size=targets.shape), 0.0)
+    dataset = SequenceDataset(inputs, targets, weights=weights)
+
+    def stand_in(hidden, target, table):
+        return 1.0 + 4.0 * (target < 9).to(hidden.dtype) + 0.0 * hidden.sum(-1)
+
+    monkeypatch.setattr(losses, "full_softmax", stand_in)
+    net.positions_per_row_ = net._positions_per_row(dataset)
+    w = np.ones_like(targets, dtype=float) if weights is None else weights
+    per_position = np.where(targets > 0, np.where(targets < 10, 5.0, 1.0), 0.0)
+    assert net.positions_per_row_ == pytest.approx((w * (targets > 0)).sum() / len(sequences))
+
+    def epoch_loss(bucket):
+        torch.manual_seed(0)
+        batches = SequenceBatches(dataset, batch_size=8, shuffle=True, bucket=bucket)
+        return sum(float(net.train_step_single(batch)["loss"]) for batch in batches)
+
+    # The batch losses add up to the epoch's weighted per-position total over one
+    # constant, whichever positions share a batch.
+    total = (w * per_position).sum() / (8 * net.positions_per_row_)
+    assert epoch_loss(True) == pytest.approx(total, rel=1e-5)
+    assert epoch_loss(False) == pytest.approx(total, rel=1e-5)
+    # Each batch's own mean would count a position of a short-sequence batch
+    # several times over.
+    net.positions_per_row_ = 0.0
+    assert epoch_loss(True) > 1.5 * total
+
+
 # ----------------------------------------------------------- the estimator
 def cycles(n_users=150, n_items=20, seed=0, lengths=(5, 9)):
     """Each user walks a cycle of items: item k+1 always follows item k."""

@@ -4,7 +4,8 @@ Each function takes the hidden states at the target positions of a batch
 (``hidden``, shape ``(n, d)``), their zero-based target items (``target``,
 shape ``(n,)``) and the item table (``table``, shape ``(n_items, d)``), and
 returns one loss per position; :func:`reduce_positions` turns those into the
-batch loss (a plain or ``sample_weight``-weighted mean).
+batch loss (their sum, ``sample_weight``-weighted, over a constant of the
+training set).
 
 * :func:`full_softmax` -- cross-entropy over every item: ``n x n_items``
   logits per batch, exact, and the cost that grows with the catalogue.
@@ -44,12 +45,21 @@ def _wide(x: torch.Tensor) -> torch.Tensor:
     return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
 
 
-def reduce_positions(per_position: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
-    """Mean of the per-position losses, weighted by ``weight`` (``sample_weight``) when given."""
+def reduce_positions(
+    per_position: torch.Tensor, weight: torch.Tensor | None, denominator: float | None = None
+) -> torch.Tensor:
+    """Sum of the per-position losses (times ``weight``) over ``denominator``.
+
+    ``denominator=None`` gives the plain or ``weight``-weighted mean over the
+    positions given; training passes a constant of the training set instead
+    (the batch's rows times the mean positions per row), so that a position
+    weighs the same in every batch.
+    """
     per_position = _wide(per_position)
-    if weight is None:
-        return per_position.mean()
-    return (per_position * weight).sum() / weight.sum()
+    total = per_position.sum() if weight is None else (per_position * weight).sum()
+    if denominator is not None:
+        return total / denominator
+    return total / (len(per_position) if weight is None else weight.sum())
 
 
 def full_softmax(hidden, target, table) -> torch.Tensor:

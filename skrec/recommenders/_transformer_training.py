@@ -338,9 +338,12 @@ class SequenceNet(NeuralNet):
             seq, target = trim_padding(seq, target)
         else:
             seq, target, weight = trim_padding(seq, target, to_device(weight, self.device))
+        loss_X = {"denominator": len(seq) * self.__dict__.get("positions_per_row_", 0.0)}
+        if weight is not None:
+            loss_X["weight"] = weight
         with self._autocast():
             hidden = self._forward(seq, causal=self.objective != "mlm")
-            loss = self.get_loss(hidden, target, X=None if weight is None else {"weight": weight})
+            loss = self.get_loss(hidden, target, X=loss_X)
             if self.contrastive_weight and "view1" in Xi:
                 loss = loss + self.contrastive_weight * self._info_nce(Xi["view1"], Xi["view2"])
         scaler = self._grad_scaler()
@@ -366,16 +369,48 @@ class SequenceNet(NeuralNet):
         scaler.update()
         return None
 
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        # The batch loss divides by a constant of the training set, not by the
+        # batch's own number of positions (see get_loss).
+        self.positions_per_row_ = self._positions_per_row(X)
+        return super().fit_loop(X, y, epochs=epochs, **fit_params)
+
+    def _positions_per_row(self, dataset) -> float:
+        """Mean loss positions (or loss weight) per training sequence of ``dataset``.
+
+        Next-item prediction: the target positions (their summed weight with
+        ``sample_weight``). Masked-item prediction: the expected number of
+        masked items, ``L p + (1 - p)^L`` for a sequence of ``L`` items (at
+        least one is masked).
+        """
+        if not isinstance(dataset, SequenceDataset) or not len(dataset):
+            return 0.0
+        if self.objective == "mlm":
+            lengths = dataset.lengths.astype(np.float64)
+            p = float(self.mask_prob)
+            return float(np.mean(lengths * p + (1.0 - p) ** lengths))
+        target = dataset.targets > 0
+        if dataset.weights is not None:
+            return float((dataset.weights * target).sum()) / len(dataset)
+        return float(target.sum()) / len(dataset)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """Loss of the hidden states ``y_pred`` at positions where ``y_true > 0``.
 
         ``X`` may carry ``{"weight": (batch, length)}``, the loss weight of each
-        position; the loss is then the weighted mean over positions.
+        position, and ``{"denominator": float}``. Without a denominator the loss
+        is the (weighted) mean over the batch's positions. Training passes the
+        batch's rows times the training set's mean positions per row: the
+        batches are grouped by length, so a mean over each batch's own
+        positions would give a position of a batch of short sequences many
+        times the weight of one in a batch of long ones; with a constant of the
+        training set every position weighs the same.
         """
         y_true = to_device(y_true, self.device)
         keep = y_true > 0
         hidden, target = y_pred[keep], y_true[keep] - 1
         weight = None if not X or "weight" not in X else X["weight"][keep]
+        denominator = (X or {}).get("denominator") or None
         table = self.module_.item_table()
         if self.uses_softmax:
             per_position = losses.full_softmax(hidden, target, table)
@@ -397,7 +432,7 @@ class SequenceNet(NeuralNet):
             raise ValueError(
                 f"loss must be 'softmax', 'bce', 'sampled_softmax' or 'gbce', got {self.loss!r}"
             )
-        return losses.reduce_positions(per_position, weight)
+        return losses.reduce_positions(per_position, weight, denominator)
 
     def _distributions(self, device):
         """(sampling probabilities of the negatives, target distribution or None), cached."""
