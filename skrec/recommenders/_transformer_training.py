@@ -338,7 +338,7 @@ class SequenceNet(NeuralNet):
             seq, target = trim_padding(seq, target)
         else:
             seq, target, weight = trim_padding(seq, target, to_device(weight, self.device))
-        loss_X = {"denominator": len(seq) * self.__dict__.get("positions_per_row_", 0.0)}
+        loss_X = {"denominator": len(seq) * getattr(self, "positions_per_row_", 0.0)}
         if weight is not None:
             loss_X["weight"] = weight
         with self._autocast():
