@@ -35,6 +35,16 @@ PACKAGES = (
 )
 
 
+def comparison_word(delta: float, p_value: float, alpha: float = 0.05) -> str:
+    """How a paired difference reads in a verdict line: "beats", "loses to" or
+    "does not differ from" (``p_value >= alpha``)."""
+    if p_value < alpha and delta > 0:
+        return "beats"
+    if p_value < alpha and delta < 0:
+        return "loses to"
+    return "does not differ from"
+
+
 def parse_args(description: str, extra=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="small data, a smoke run (CI)")

@@ -47,7 +47,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from _harness import median, parse_args, write_results
+from _harness import comparison_word, median, parse_args, write_results
 from threadpoolctl import threadpool_limits
 
 import skrec.active  # noqa: F401 (the modAL compatibility fix)
@@ -334,9 +334,7 @@ def text_coverage_lines(finals_out: dict) -> list[str]:
         for strategy, values in others.items():
             t = paired_test(values, {"text_coverage": ours}, correction=None)
             t = t.loc[("text_coverage", "ndcg@10")]
-            word = "beats" if t["difference"] > 0 else "loses to"
-            if t["p_value"] >= 0.05:
-                word = "does not differ from"
+            word = comparison_word(t["difference"], t["p_value"])
             lines.append(
                 f"- {scenario}: text_coverage {word} {strategy} on the final NDCG@10 "
                 f"({ours.mean():.4f} vs {values.mean():.4f}, paired delta "

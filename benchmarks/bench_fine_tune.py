@@ -36,7 +36,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from _harness import parse_args, write_results
+from _harness import comparison_word, parse_args, write_results
 from sklearn.base import clone
 
 from skrec import ALSRecommender, SentenceTransformerRecommender
@@ -198,9 +198,7 @@ def main() -> None:
     verdict = []
     for r in rows:
         if r["model"] == TUNED:
-            better = r["delta_vs_frozen"] > 0 and r["p_holm"] < 0.05
-            worse = r["delta_vs_frozen"] < 0 and r["p_holm"] < 0.05
-            word = "beats" if better else ("loses to" if worse else "does not differ from")
+            word = comparison_word(r["delta_vs_frozen"], r["p_holm"])
             verdict.append(
                 f"- {r['experiment']} {r['setting']}: fine-tuned {word} frozen: NDCG@10 "
                 f"{r['ndcg10']:.4f} [{r['ci95_low']:.4f}, {r['ci95_high']:.4f}] vs "

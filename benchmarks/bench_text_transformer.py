@@ -30,7 +30,7 @@ import time
 
 import numpy as np
 import pandas as pd
-from _harness import parse_args, write_results
+from _harness import comparison_word, parse_args, write_results
 
 from skrec import TransformerRecommender
 from skrec.datasets import load_movielens, make_interactions
@@ -169,9 +169,7 @@ def main() -> None:
     lines = []
     for r in rows:
         if r["item_representation"] in ("text", "both"):
-            better = r["delta_vs_id"] > 0 and r["p_holm"] < 0.05
-            worse = r["delta_vs_id"] < 0 and r["p_holm"] < 0.05
-            word = "beats" if better else ("loses to" if worse else "does not differ from")
+            word = comparison_word(r["delta_vs_id"], r["p_holm"])
             lines.append(
                 f"- {r['task']}: {r['item_representation']} {word} id-only: NDCG@10 "
                 f"{r['ndcg10']:.4f} [{r['ci95_low']:.4f}, {r['ci95_high']:.4f}] (delta "
