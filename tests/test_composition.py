@@ -6,6 +6,7 @@ the conformance suite does not cover.
 
 import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -188,21 +189,58 @@ def test_nothing_changes_process_wide_thread_limits(data):
     assert _blas_limits() == before
 
 
+def _in_threads(target, n):
+    """Run ``target`` in ``n`` threads at once; an assertion failing in one fails the test."""
+    with ThreadPoolExecutor(n) as pool:
+        for future in [pool.submit(target) for _ in range(n)]:
+            future.result()
+
+
+def _blas_thread_counts():
+    return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+
 def test_concurrent_blas_limits_restore_what_was_there():
     before = _blas_limits()
-    entered = threading.Barrier(2)
+    entered = threading.Barrier(2, timeout=30)
 
     def hold():
         with blas_limit(1):
             entered.wait()
-            assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
+            assert _blas_thread_counts() == {1}
             entered.wait()
 
-    threads = [threading.Thread(target=hold) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _in_threads(hold, 2)
+    assert _blas_limits() == before
+
+
+def test_blas_limit_holds_in_a_worker_thread_after_the_main_thread_set_one():
+    """threadpoolctl >= 3.8 lets only the thread that last set OpenBLAS's limit set it."""
+    before = _blas_limits()
+    if max(n for _, n in before) < 2:
+        pytest.skip("BLAS already runs on one thread here: there is no limit to see")
+    with blas_limit(1):
+        assert _blas_thread_counts() == {1}
+    assert _blas_limits() == before
+    left = threading.Event()
+
+    def first():  # enters, then leaves while the second is still inside
+        with blas_limit(1):
+            assert _blas_thread_counts() == {1}
+            entered.wait()
+        left.set()
+
+    def second():
+        with blas_limit(1):
+            entered.wait()
+            assert left.wait(timeout=30)
+            assert _blas_thread_counts() == {1}
+
+    entered = threading.Barrier(2, timeout=30)
+    with ThreadPoolExecutor(2) as pool:
+        futures = [pool.submit(first), pool.submit(second)]
+        for future in futures:
+            future.result()
     assert _blas_limits() == before
 
 

@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from numbers import Integral
 
 import joblib
+import threadpoolctl
 from joblib.parallel import get_active_backend
 from threadpoolctl import ThreadpoolController
 
@@ -91,7 +92,13 @@ def effective_n_jobs(n_jobs: int | None = None) -> int:
 
 
 class _ScopedLimit:
-    """A process-wide setting held at ``value`` while any holder is inside the block."""
+    """A process-wide setting held at ``value`` while any holder is inside the block.
+
+    Whether to take part is decided under the lock: a thread that finds the
+    setting already held joins the holders (so the last to leave restores it,
+    never while another is inside), and only the first decides from the
+    current setting whether a limit is needed at all.
+    """
 
     def __init__(self, apply, restore):
         self._apply, self._restore = apply, restore
@@ -100,26 +107,52 @@ class _ScopedLimit:
         self._saved = None
 
     @contextmanager
-    def hold(self, value: int):
+    def hold(self, value: int, needed):
         with self._lock:
-            if self._holders == 0:
-                self._saved = self._apply(value)
-            self._holders += 1
+            joined = self._holders > 0 or needed()
+            if joined:
+                if self._holders == 0:
+                    self._saved = self._apply(value)
+                self._holders += 1
         try:
             yield
         finally:
-            with self._lock:
-                self._holders -= 1
-                if self._holders == 0:
-                    self._restore(self._saved)
-                    self._saved = None
+            if joined:
+                with self._lock:
+                    self._holders -= 1
+                    if self._holders == 0:
+                        self._restore(self._saved)
+                        self._saved = None
+
+
+def _release_openblas():
+    # threadpoolctl >= 3.8 lets only the first thread that set OpenBLAS's process-wide
+    # (pthreads) limit change it again, until that thread clears its claim; other threads'
+    # calls do nothing. A scoped limit is applied and restored under _ScopedLimit's lock,
+    # possibly from two different threads, so the claim is released around each change.
+    openblas = getattr(threadpoolctl, "OpenBLASController", None)
+    clear = getattr(openblas, "clear_controlling_thread", None)
+    if clear is not None:
+        clear(force=True)
 
 
 def _apply_blas(value: int):
-    return _controller().limit(limits=value, user_api="blas")
+    _release_openblas()
+    try:
+        return _controller().limit(limits=value, user_api="blas")
+    finally:
+        _release_openblas()
 
 
-_BLAS = _ScopedLimit(_apply_blas, lambda limiter: limiter.restore_original_limits())
+def _restore_blas(limiter) -> None:
+    _release_openblas()
+    try:
+        limiter.restore_original_limits()
+    finally:
+        _release_openblas()
+
+
+_BLAS = _ScopedLimit(_apply_blas, _restore_blas)
 
 
 @contextmanager
@@ -143,11 +176,12 @@ def blas_limit(n_threads: int = 1):
     >>> with blas_limit(1):
     ...     _ = np.ones((4, 4)) @ np.ones((4, 4))
     """
-    current = blas_threads()
-    if current is not None and current <= n_threads:
-        yield
-        return
-    with _BLAS.hold(n_threads):
+
+    def needed() -> bool:
+        current = blas_threads()
+        return current is None or current > n_threads
+
+    with _BLAS.hold(n_threads, needed):
         yield
 
 
@@ -187,8 +221,5 @@ def torch_threads(n_threads: int):
     """
     import torch  # noqa: PLC0415
 
-    if torch.get_num_threads() == n_threads:
-        yield
-        return
-    with _TORCH.hold(n_threads):
+    with _TORCH.hold(n_threads, lambda: torch.get_num_threads() != n_threads):
         yield
