@@ -9,18 +9,26 @@ checks fast (or that it cannot do without); a new recommender therefore never
 escapes the suite, and one that cannot be built from ``SMALL`` fails here.
 """
 
+import zlib
+
 import pytest
 
 from skrec import ALSRecommender, PopularityRecommender
 from skrec.utils import EmbeddingCache
 from skrec.utils.discovery import all_recommenders
 from skrec.utils.estimator_checks import parametrize_with_checks
-from tests._text_model import session_model
+from tests._text_model import TOPICS, session_model
 
 
 def text_of(item) -> str:
-    """Item text for data the checks generate (any id): a module-level function pickles."""
-    return f"item {item} classic edition"
+    """Item text for data the checks generate (any id): a module-level function pickles.
+
+    Two topic words chosen by a hash of the id, so that items embed apart (the
+    same text for every item would give a content model constant scores).
+    """
+    h = zlib.crc32(str(item).encode())
+    words = TOPICS[h % len(TOPICS)].split()
+    return f"{words[h // 4 % len(words)]} {words[h // 32 % len(words)]} classic edition"
 
 
 #: Parameters per class: small models, and what a class needs to be built at all.

@@ -111,23 +111,47 @@ def calibration_pairs(R: sp.csr_matrix, rng: np.random.RandomState):
     """Sampled ``(users, items, labels)`` to calibrate a model fitted on ``R``.
 
     Up to :data:`CALIBRATION_PAIRS` positive entries of ``R`` (label 1), as many
-    uniformly drawn user-item cells with no interaction (label 0) and up to
-    as many explicit negatives (label 0). Rows come from ``R.indptr``, so
-    ``R`` is not copied.
+    uniformly drawn user-item cells with no interaction (label 0; a draw that
+    hits an interaction is redrawn) and up to as many explicit negatives
+    (label 0). Rows come from ``R.indptr``, so ``R`` is not copied.
     """
     pos = _sample_entries(R.data > 0, CALIBRATION_PAIRS, rng)
     neg = _sample_entries(R.data < 0, CALIBRATION_PAIRS, rng)
-    n_users, n_items = R.shape
-    n_sample = max(len(pos), 1)
-    su = rng.randint(n_users, size=n_sample)
-    si = rng.randint(n_items, size=n_sample)
-    unseen = np.asarray(R[su, si]).ravel() == 0
-    su, si = su[unseen], si[unseen]
+    su, si = _unseen_cells(R, max(len(pos), 1), rng)
     rows = np.searchsorted(R.indptr, np.concatenate([pos, neg]), side="right") - 1
     users = np.concatenate([rows, su])
     items = np.concatenate([R.indices[pos], R.indices[neg], si])
     labels = np.concatenate([np.ones(len(pos)), np.zeros(len(neg) + len(su))])
     return users, items, labels
+
+
+def _unseen_cells(R: sp.csr_matrix, size: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """``size`` uniform draws of cells with no interaction (fewer only when fewer exist).
+
+    Cells that hold an interaction are redrawn, so that the calibration sample
+    is balanced whatever the density: a shortfall of negatives would raise the
+    fitted base rate, and with it every calibrated probability.
+    """
+    n_users, n_items = R.shape
+    stored = R.data != 0
+    n_unseen = n_users * n_items - int(np.count_nonzero(stored))
+    if n_unseen <= size:  # every unseen cell, once (tiny or nearly full matrices)
+        rows = np.repeat(np.arange(n_users, dtype=np.int64), np.diff(R.indptr))
+        free = np.ones(n_users * n_items, dtype=bool)
+        free[rows[stored] * n_items + R.indices[stored]] = False
+        return np.divmod(np.flatnonzero(free), n_items)
+    share = n_unseen / (n_users * n_items)
+    found_u, found_i, missing = [], [], size
+    while missing > 0:
+        # Enough draws that one round usually suffices, however dense R is.
+        draws = min(int(missing / share * 1.2) + 16, 1 << 22)
+        su = rng.randint(n_users, size=draws)
+        si = rng.randint(n_items, size=draws)
+        keep = np.flatnonzero(np.asarray(R[su, si]).ravel() == 0)[:missing]
+        found_u.append(su[keep])
+        found_i.append(si[keep])
+        missing -= len(keep)
+    return np.concatenate(found_u), np.concatenate(found_i)
 
 
 def _sample_entries(mask: np.ndarray, size: int, rng) -> np.ndarray:
