@@ -84,6 +84,12 @@ def test_sampled_softmax_duplicates_and_accidental_hits():
         ]
         expected.append(-torch.log_softmax(torch.stack(logits), 0)[0])
     torch.testing.assert_close(got, torch.stack(expected))
+    # The in-batch path (one fused cross-entropy) and the general one (masking the hits),
+    # given the same candidates, agree in value and gradient.
+    general = losses.sampled_softmax(hidden, target, table, candidates, log_q, in_batch=False)
+    torch.testing.assert_close(got, general)
+    for a, b in zip(grads(got, hidden, table), grads(general, hidden, table), strict=True):
+        torch.testing.assert_close(a, b)
 
 
 def test_log_expected_counts():
