@@ -125,34 +125,33 @@ class _ScopedLimit:
                         self._saved = None
 
 
-def _release_openblas():
-    # threadpoolctl >= 3.8 lets only the first thread that set OpenBLAS's process-wide
-    # (pthreads) limit change it again, until that thread clears its claim; other threads'
-    # calls do nothing. A scoped limit is applied and restored under _ScopedLimit's lock,
-    # possibly from two different threads, so the claim is released around each change.
+def _unclaimed(change):
+    """``change`` wrapped so that OpenBLAS's thread claim is released before and after it.
+
+    threadpoolctl >= 3.8 lets only the thread that last set OpenBLAS's process-wide
+    (pthreads) limit change it again, until that thread clears its claim; other threads'
+    calls do nothing. A scoped limit is applied and restored under _ScopedLimit's lock,
+    possibly from two different threads, so the claim is released around each change.
+    """
     openblas = getattr(threadpoolctl, "OpenBLASController", None)
-    clear = getattr(openblas, "clear_controlling_thread", None)
-    if clear is not None:
-        clear(force=True)
+    release = getattr(openblas, "clear_controlling_thread", None)
+    if release is None:
+        return change
+
+    def wrapped(arg):
+        release(force=True)
+        try:
+            return change(arg)
+        finally:
+            release(force=True)
+
+    return wrapped
 
 
-def _apply_blas(value: int):
-    _release_openblas()
-    try:
-        return _controller().limit(limits=value, user_api="blas")
-    finally:
-        _release_openblas()
-
-
-def _restore_blas(limiter) -> None:
-    _release_openblas()
-    try:
-        limiter.restore_original_limits()
-    finally:
-        _release_openblas()
-
-
-_BLAS = _ScopedLimit(_apply_blas, _restore_blas)
+_BLAS = _ScopedLimit(
+    _unclaimed(lambda value: _controller().limit(limits=value, user_api="blas")),
+    _unclaimed(lambda limiter: limiter.restore_original_limits()),
+)
 
 
 @contextmanager
